@@ -1,0 +1,35 @@
+# nanokube — the two commands: `make run` and `make test`.
+BUILD ?= build
+DATA_DIR ?= $(CURDIR)/.nanokube
+JOBS ?= $(shell nproc)
+
+.PHONY: all setup build test unit e2e run stop bench clean
+
+all: build
+
+setup:
+	@bash scripts/setup
+
+build: setup
+	@cmake -S . -B $(BUILD) -G Ninja >/dev/null
+	@ninja -C $(BUILD) -j$(JOBS)
+
+unit: build
+	@ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
+
+e2e: build
+	@bash test/e2e/run $(BUILD)/nanokube
+
+test: unit e2e
+
+run: build
+	@bash scripts/run-local start $(BUILD)/nanokube $(DATA_DIR)
+
+stop:
+	@bash scripts/run-local stop $(BUILD)/nanokube $(DATA_DIR)
+
+bench: build
+	@bash bench/run $(BUILD)
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,418 @@
+#include "apiserver/handler.h"
+
+#include <fmt/format.h>
+
+#include "api/object.h"
+#include "api/schema.h"
+#include "api/table.h"
+#include "apiserver/discovery.h"
+#include "apiserver/request_info.h"
+
+namespace nanokube::apiserver {
+
+namespace {
+
+constexpr size_t kMaxBody = 3 * 1024 * 1024;  // Kubernetes' MaxRequestBodyBytes
+
+bool wantsTable(const std::string& accept) { return accept.find("as=Table") != std::string::npos; }
+
+api::IncludeObject includeObjectOf(const Query& q) {
+  std::string v = queryValue(q, "includeObject");
+  if (v == "None") return api::IncludeObject::kNone;
+  if (v == "Object") return api::IncludeObject::kObject;
+  return api::IncludeObject::kMetadata;
+}
+
+Result<ListOptions> listOptionsOf(const api::ResourceInfo& r, const Query& q) {
+  ListOptions o;
+  if (auto s = queryValue(q, "labelSelector"); !s.empty()) {
+    auto sel = api::parseLabelSelector(s);
+    if (!sel) return std::unexpected(sel.error());
+    o.labels = std::move(*sel);
+  }
+  if (auto s = queryValue(q, "fieldSelector"); !s.empty()) {
+    auto sel = api::parseFieldSelector(r, s);
+    if (!sel) return std::unexpected(sel.error());
+    o.fields = std::move(*sel);
+  }
+  o.resourceVersion = queryValue(q, "resourceVersion");
+  o.resourceVersionMatch = queryValue(q, "resourceVersionMatch");
+  if (auto s = queryValue(q, "limit"); !s.empty()) o.limit = std::atoll(s.c_str());
+  o.continueToken = queryValue(q, "continue");
+  o.allowWatchBookmarks = queryValue(q, "allowWatchBookmarks") == "true";
+  return o;
+}
+
+Result<WriteOptions> writeOptionsOf(const Query& q) {
+  WriteOptions o;
+  std::string fv = queryValue(q, "fieldValidation");
+  if (fv == "Strict") o.fieldValidation = FieldValidation::kStrict;
+  else if (fv == "Ignore") o.fieldValidation = FieldValidation::kIgnore;
+  else if (fv == "Warn" || fv.empty()) o.fieldValidation = FieldValidation::kWarn;
+  else {
+    return fail(Code::kBadRequest,
+                fmt::format("fieldValidation must be one of \"Ignore\", \"Warn\" or \"Strict\", got \"{}\"", fv));
+  }
+  std::string dry = queryValue(q, "dryRun");
+  if (dry == "All") o.dryRun = true;
+  else if (!dry.empty()) return fail(Code::kBadRequest, fmt::format("Invalid dry run value: {}", dry));
+  return o;
+}
+
+// The media type of a request body, without parameters.
+std::string mediaType(const std::string& contentType) {
+  std::string t = contentType.substr(0, contentType.find(';'));
+  while (!t.empty() && t.back() == ' ') t.pop_back();
+  return t;
+}
+
+Result<Json> decodeBody(const HttpRequest& req, const api::ResourceInfo* r) {
+  std::string type = mediaType(req.header("content-type"));
+  if (type == "application/vnd.kubernetes.protobuf") {
+    return fail(Code::kUnsupportedMediaType,
+                "the body of the request was in an unknown format - accepted media types include: "
+                "application/json, application/merge-patch+json, application/strategic-merge-patch+json, "
+                "application/json-patch+json (nanokube does not decode protobuf bodies; create the object "
+                "from a manifest with `kubectl create -f` or `kubectl apply -f`)");
+  }
+  if (!type.empty() && type != "application/json" && type != "application/merge-patch+json" &&
+      type != "application/strategic-merge-patch+json" && type != "application/json-patch+json" &&
+      type != "*/*") {
+    return fail(Code::kUnsupportedMediaType,
+                fmt::format("the body of the request was in an unknown format - accepted media types include: "
+                            "application/json, application/merge-patch+json, "
+                            "application/strategic-merge-patch+json, application/json-patch+json (got {})",
+                            type));
+  }
+  Json body = Json::parse(req.body, nullptr, false);
+  if (body.is_discarded()) {
+    // Find the syntax error's position for the message, as encoding/json reports it.
+    std::string detail = "invalid JSON";
+    try {
+      (void)Json::parse(req.body);
+    } catch (const Json::parse_error& e) {
+      detail = e.what();
+    }
+    if (r != nullptr) {
+      return fail(Code::kBadRequest, fmt::format("{} in version \"{}\" cannot be handled as a {}: {}", r->kind,
+                                                 r->version, r->kind, detail));
+    }
+    return fail(Code::kBadRequest, "couldn't get version/kind; json parse error: " + detail);
+  }
+  return body;
+}
+
+Result<DeleteOptions> deleteOptionsOf(const HttpRequest& req, const Query& q) {
+  DeleteOptions o;
+  Json body = Json::object();
+  if (!req.body.empty()) {
+    body = Json::parse(req.body, nullptr, false);
+    if (body.is_discarded() || !body.is_object()) {
+      return fail(Code::kBadRequest, "couldn't get version/kind; json parse error: invalid DeleteOptions body");
+    }
+  }
+  if (body.contains("gracePeriodSeconds") && body["gracePeriodSeconds"].is_number_integer()) {
+    o.gracePeriodSeconds = body["gracePeriodSeconds"].get<int64_t>();
+  }
+  if (auto s = queryValue(q, "gracePeriodSeconds"); !s.empty()) o.gracePeriodSeconds = std::atoll(s.c_str());
+  o.propagationPolicy = body.value("propagationPolicy", "");
+  if (auto s = queryValue(q, "propagationPolicy"); !s.empty()) o.propagationPolicy = s;
+  if (body.value("orphanDependents", false) || queryValue(q, "orphanDependents") == "true") {
+    o.propagationPolicy = "Orphan";
+  }
+  if (!o.propagationPolicy.empty() && o.propagationPolicy != "Orphan" && o.propagationPolicy != "Background" &&
+      o.propagationPolicy != "Foreground") {
+    return fail(Code::kInvalid,
+                fmt::format("DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: Unsupported value: "
+                            "\"{}\": supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\"",
+                            o.propagationPolicy));
+  }
+  if (body.contains("preconditions") && body["preconditions"].is_object()) {
+    o.preconditionUid = body["preconditions"].value("uid", "");
+    o.preconditionResourceVersion = body["preconditions"].value("resourceVersion", "");
+  }
+  const Json dry = body.value("dryRun", Json::array());
+  o.dryRun = queryValue(q, "dryRun") == "All" || (dry.is_array() && !dry.empty());
+  return o;
+}
+
+}  // namespace
+
+void WatchQueue::push(std::string line) {
+  std::function<void()> notify;
+  {
+    std::lock_guard lock(mu_);
+    lines_.push_back(std::move(line));
+    notify = notify_;
+  }
+  if (notify) notify();
+}
+
+std::vector<std::string> WatchQueue::drain() {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> out(std::make_move_iterator(lines_.begin()), std::make_move_iterator(lines_.end()));
+  lines_.clear();
+  return out;
+}
+
+void WatchQueue::setNotify(std::function<void()> notify) {
+  bool pending;
+  {
+    std::lock_guard lock(mu_);
+    notify_ = std::move(notify);
+    pending = !lines_.empty();
+  }
+  if (pending && notify_) notify_();
+}
+
+HttpResponse jsonResponse(int status, const Json& body) {
+  HttpResponse resp;
+  resp.status = status;
+  resp.body = body.dump();
+  return resp;
+}
+
+HttpResponse errorResponse(const Error& error) { return jsonResponse(httpStatus(error.code), toStatus(error)); }
+
+class RequestContext {
+ public:
+  std::string path;
+  Query query;
+  RequestInfo info;
+};
+
+Handler::Handler(Registry& registry, std::string serverAddress)
+    : registry_(registry), serverAddress_(std::move(serverAddress)) {}
+
+HandlerResult Handler::handle(const HttpRequest& req) {
+  RequestContext ctx;
+  splitTarget(req.target, ctx.path, ctx.query);
+  if (req.body.size() > kMaxBody) {
+    return errorResponse(Error{Code::kRequestEntityTooLarge,
+                               fmt::format("Request entity too large: limit is {}", kMaxBody)});
+  }
+  const std::string& path = ctx.path;
+  if (path == "/healthz" || path == "/livez" || path == "/readyz") {
+    HttpResponse resp;
+    resp.contentType = "text/plain; charset=utf-8";
+    if (ctx.query.count("verbose")) {
+      std::string name = path.substr(1);
+      resp.body = fmt::format("[+]ping ok\n[+]log ok\n[+]etcd ok\n{} check passed\n", name);
+    } else {
+      resp.body = "ok";
+    }
+    return resp;
+  }
+  if (path == "/version" || path == "/version/") return jsonResponse(200, versionInfo());
+  if (path == "/openapi/v3" || path == "/openapi/v3/") return jsonResponse(200, api::openapiV3Index());
+  if (path.rfind("/openapi/v3/", 0) == 0) {
+    // The documents are served as embedded bytes; parsing them would cost memory.
+    if (auto doc = api::openapiV3DocumentText(path.substr(std::string("/openapi/v3/").size()))) {
+      HttpResponse resp;
+      resp.body = std::string(*doc);
+      if (!queryValue(ctx.query, "hash").empty()) {
+        resp.headers.emplace_back("Cache-Control", "public, immutable");
+      }
+      return resp;
+    }
+  }
+  if (req.user.empty()) {
+    return errorResponse(Error{Code::kUnauthorized, "Unauthorized"});
+  }
+  if (auto d = discoveryResponse(path, req.header("accept"), serverAddress_)) return *d;
+
+  ctx.info = parseRequestInfo(req.method, path, ctx.query);
+  if (!ctx.info.isResourceRequest || ctx.info.info == nullptr) {
+    return errorResponse(Error{Code::kNotFound, "the server could not find the requested resource"});
+  }
+  return handleResource(req, path, ctx);
+}
+
+HandlerResult Handler::handleResource(const HttpRequest& req, const std::string& path, const RequestContext& ctx) {
+  const RequestInfo& ri = ctx.info;
+  const api::ResourceInfo& r = *ri.info;
+  const std::string& ns = ri.namespace_;
+  const std::string accept = req.header("accept");
+  auto notFound = [] {
+    return errorResponse(Error{Code::kNotFound, "the server could not find the requested resource"});
+  };
+  if (!r.namespaced && !ns.empty()) return notFound();
+  if (!ri.subresource.empty() && !r.hasSubresource(ri.subresource)) return notFound();
+
+  auto writeAnswer = [&](int status, const Result<Written>& w) -> HandlerResult {
+    if (!w) return errorResponse(w.error());
+    HttpResponse resp = jsonResponse(status, w->object);
+    for (const auto& warning : w->warnings) {
+      resp.headers.emplace_back("Warning", fmt::format("299 - \"{}\"", warning));
+    }
+    return resp;
+  };
+  auto objectAnswer = [&](const Result<Json>& obj) -> HandlerResult {
+    if (!obj) return errorResponse(obj.error());
+    if (wantsTable(accept) && ri.subresource.empty()) {
+      std::vector<const Json*> one{&*obj};
+      Json meta = {{"resourceVersion", (*obj)["metadata"].value("resourceVersion", "")}};
+      return jsonResponse(200, api::toTable(r, one, meta, registry_.now(), includeObjectOf(ctx.query)));
+    }
+    return jsonResponse(200, *obj);
+  };
+
+  if (ri.subresource == "log" || ri.subresource == "exec" || ri.subresource == "attach") {
+    auto pod = registry_.get(r, ns, ri.name);
+    if (!pod) return errorResponse(pod.error());
+    return errorResponse(Error{Code::kBadRequest,
+                               fmt::format("pod {} has no node: {} needs the node agent, which this server "
+                                           "does not run yet",
+                                           ri.name, ri.subresource)});
+  }
+
+  if (ri.verb == "get") return objectAnswer(registry_.get(r, ns, ri.name, ri.subresource));
+
+  if (ri.verb == "list") {
+    auto opts = listOptionsOf(r, ctx.query);
+    if (!opts) return errorResponse(opts.error());
+    auto list = registry_.list(r, ns, *opts);
+    if (!list) return errorResponse(list.error());
+    if (wantsTable(accept)) {
+      std::vector<const Json*> objs;
+      for (const auto& item : (*list)["items"]) objs.push_back(&item);
+      return jsonResponse(200, api::toTable(r, objs, (*list)["metadata"], registry_.now(),
+                                            includeObjectOf(ctx.query)));
+    }
+    return jsonResponse(200, *list);
+  }
+
+  if (ri.verb == "watch") {
+    auto opts = listOptionsOf(r, ctx.query);
+    if (!opts) return errorResponse(opts.error());
+    auto stream = std::make_shared<WatchStream>();
+    stream->queue = std::make_shared<WatchQueue>();
+    bool table = wantsTable(accept);
+    api::IncludeObject include = includeObjectOf(ctx.query);
+    auto queue = stream->queue;
+    auto lastRevision = std::make_shared<std::atomic<int64_t>>(0);
+    auto firstRow = std::make_shared<std::atomic<bool>>(true);
+    Registry* reg = &registry_;
+    const api::ResourceInfo* rp = &r;
+    auto sink = [=](const char* type, Json obj) {
+      std::string rv = obj["metadata"].value("resourceVersion", "0");
+      lastRevision->store(std::atoll(rv.c_str()));
+      Json ev = {{"type", type}};
+      if (table) {
+        std::vector<const Json*> one{&obj};
+        // Kubernetes sends the column definitions with the first event only.
+        bool first = firstRow->exchange(false);
+        ev["object"] = api::toTable(*rp, one, Json{{"resourceVersion", rv}}, reg->now(), include, first);
+      } else {
+        ev["object"] = std::move(obj);
+      }
+      queue->push(ev.dump() + "\n");
+    };
+    int64_t start = 0;
+    auto watch = registry_.watch(r, ns, *opts, sink, start);
+    if (!watch) return errorResponse(watch.error());
+    if (lastRevision->load() < start) lastRevision->store(start);
+    stream->watch = std::move(*watch);
+    if (auto t = queryValue(ctx.query, "timeoutSeconds"); !t.empty()) stream->timeoutSeconds = std::atoi(t.c_str());
+    if (opts->allowWatchBookmarks) {
+      std::string kind = r.kind, apiVersion = r.apiVersion();
+      stream->bookmark = [=] {
+        Json ev = {{"type", "BOOKMARK"},
+                   {"object",
+                    {{"kind", kind},
+                     {"apiVersion", apiVersion},
+                     {"metadata", {{"resourceVersion", std::to_string(lastRevision->load())}}}}}};
+        return ev.dump() + "\n";
+      };
+    }
+    if (table) stream->contentType = "application/json;as=Table;v=v1;g=meta.k8s.io";
+    return stream;
+  }
+
+  if (ri.verb == "create") {
+    auto body = decodeBody(req, &r);
+    if (!body) return errorResponse(body.error());
+    auto opts = writeOptionsOf(ctx.query);
+    if (!opts) return errorResponse(opts.error());
+    if (ri.subresource == "binding") {
+      if (!body->is_object() || !(*body).contains("target") || !(*body)["target"].is_object()) {
+        return errorResponse(Error{Code::kBadRequest, "Binding has no target"});
+      }
+      std::string node = (*body)["target"].value("name", "");
+      auto pod = registry_.get(r, ns, ri.name);
+      if (!pod) return errorResponse(pod.error());
+      std::string current = api::strField(*pod, "spec", "nodeName");
+      if (!current.empty()) {
+        return errorResponse(Error{Code::kConflict,
+                                   fmt::format("Operation cannot be fulfilled on pods/binding \"{}\": pod {} is "
+                                               "already assigned to node \"{}\"",
+                                               ri.name, ri.name, current)});
+      }
+      Json patch = {{"spec", {{"nodeName", node}}}};
+      auto w = registry_.patch(r, ns, ri.name, PatchType::kMerge, patch, *opts, {});
+      if (!w) return errorResponse(w.error());
+      return jsonResponse(201, Json{{"kind", "Status"}, {"apiVersion", "v1"}, {"metadata", Json::object()},
+                                    {"status", "Success"}, {"code", 201}});
+    }
+    if (!ri.name.empty()) {
+      return errorResponse(Error{Code::kMethodNotAllowed,
+                                 "the server does not allow this method on the requested resource"});
+    }
+    return writeAnswer(201, registry_.create(r, ns, std::move(*body), *opts));
+  }
+
+  if (ri.verb == "update") {
+    auto body = decodeBody(req, &r);
+    if (!body) return errorResponse(body.error());
+    auto opts = writeOptionsOf(ctx.query);
+    if (!opts) return errorResponse(opts.error());
+    return writeAnswer(200, registry_.update(r, ns, ri.name, std::move(*body), *opts, ri.subresource));
+  }
+
+  if (ri.verb == "patch") {
+    std::string type = mediaType(req.header("content-type"));
+    PatchType pt;
+    if (type == "application/merge-patch+json") pt = PatchType::kMerge;
+    else if (type == "application/strategic-merge-patch+json") pt = PatchType::kStrategic;
+    else if (type == "application/json-patch+json") pt = PatchType::kJson;
+    else if (type == "application/apply-patch+yaml" || type == "application/apply-patch+cbor") {
+      return errorResponse(Error{Code::kUnsupportedMediaType,
+                                 "server-side apply is not supported by nanokube; use client-side "
+                                 "`kubectl apply` (without --server-side)"});
+    } else {
+      return errorResponse(Error{Code::kUnsupportedMediaType,
+                                 fmt::format("the body of the request was in an unknown format - accepted media "
+                                             "types include: application/json-patch+json, "
+                                             "application/merge-patch+json, application/strategic-merge-patch+json "
+                                             "(got {})",
+                                             type)});
+    }
+    Json patch = Json::parse(req.body, nullptr, false);
+    if (patch.is_discarded()) {
+      return errorResponse(Error{Code::kBadRequest, "error decoding patch: invalid JSON"});
+    }
+    auto opts = writeOptionsOf(ctx.query);
+    if (!opts) return errorResponse(opts.error());
+    return writeAnswer(200, registry_.patch(r, ns, ri.name, pt, patch, *opts, ri.subresource));
+  }
+
+  if (ri.verb == "delete") {
+    auto opts = deleteOptionsOf(req, ctx.query);
+    if (!opts) return errorResponse(opts.error());
+    return objectAnswer(registry_.remove(r, ns, ri.name, *opts));
+  }
+
+  if (ri.verb == "deletecollection") {
+    auto lopts = listOptionsOf(r, ctx.query);
+    if (!lopts) return errorResponse(lopts.error());
+    auto dopts = deleteOptionsOf(req, ctx.query);
+    if (!dopts) return errorResponse(dopts.error());
+    auto res = registry_.removeCollection(r, ns, *lopts, *dopts);
+    if (!res) return errorResponse(res.error());
+    return jsonResponse(200, *res);
+  }
+  (void)path;
+  return errorResponse(Error{Code::kMethodNotAllowed, "the server does not allow this method on the requested resource"});
+}
+
+}  // namespace nanokube::apiserver

@@ -1,0 +1,40 @@
+#pragma once
+// The cluster's certificates and credentials, made at first start under
+// <data-dir>/pki: a CA, the API server's serving certificate and the admin's
+// client certificate (CN=kubernetes-admin, O=system:masters, as kubeadm names it),
+// all ECDSA P-256 signed with SHA-256.
+
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+
+namespace nanokube::apiserver {
+
+struct Pki {
+  std::string dir;
+  std::string caCert, caKey;          // file paths
+  std::string serverCert, serverKey;
+  std::string adminCert, adminKey;
+  std::string tokens;                 // static bearer tokens: token,user,uid[,"groups"]
+};
+
+// Creates what is missing. The CA, the admin credential and the tokens are kept
+// across starts; the serving certificate is made anew at every start so that
+// its SANs follow `ipSans` and `dnsSans`.
+Result<Pki> ensurePki(const std::string& dataDir, const std::vector<std::string>& ipSans,
+                      const std::vector<std::string>& dnsSans);
+
+// Writes a kubeconfig for `user` with the given client certificate, embedding
+// the certificates (base64 of the PEM files) as kubectl expects.
+Result<void> writeKubeconfig(const std::string& path, const std::string& serverUrl, const Pki& pki,
+                             const std::string& clusterName);
+
+// Issues a client certificate for `commonName` / `organization` signed by the CA,
+// written to `certPath`/`keyPath` (used for per-node credentials).
+Result<void> issueClientCert(const Pki& pki, const std::string& commonName, const std::string& organization,
+                             const std::string& certPath, const std::string& keyPath);
+
+std::string readFile(const std::string& path);
+
+}  // namespace nanokube::apiserver
