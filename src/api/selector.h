@@ -23,18 +23,28 @@ class LabelSelector {
  public:
   LabelSelector() = default;  // matches everything
   explicit LabelSelector(std::vector<Requirement> reqs) : reqs_(std::move(reqs)) {}
+  // labels.Nothing(): what a null metav1.LabelSelector converts to. It matches no
+  // labels, prints as "" and is not empty(), exactly as in apimachinery.
+  static LabelSelector nothing() {
+    LabelSelector s;
+    s.nothing_ = true;
+    return s;
+  }
   bool matches(const Json& labels) const;  // labels: JSON object of strings (or null)
-  bool empty() const { return reqs_.empty(); }
+  bool empty() const { return !nothing_ && reqs_.empty(); }
+  bool matchesNothing() const { return nothing_; }
   const std::vector<Requirement>& requirements() const { return reqs_; }
   std::string str() const;  // canonical text form
 
  private:
   std::vector<Requirement> reqs_;
+  bool nothing_ = false;
 };
 
 // Parses `?labelSelector=`; BadRequest with Kubernetes' message on bad syntax.
 Result<LabelSelector> parseLabelSelector(std::string_view text);
-// From a metav1.LabelSelector JSON ({"matchLabels":{},"matchExpressions":[]}).
+// From a metav1.LabelSelector JSON ({"matchLabels":{},"matchExpressions":[]}), as
+// metav1.LabelSelectorAsSelector: null gives nothing(), {} matches everything.
 Result<LabelSelector> labelSelectorFromJson(const Json& sel);
 // From a map selector (ReplicationController/Service spec.selector): every pair must equal.
 LabelSelector labelSelectorFromMap(const Json& map);
