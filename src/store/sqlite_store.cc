@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
+#include <shared_mutex>
 #include <utility>
 
 #include <fmt/format.h>
@@ -120,7 +122,11 @@ Result<void> SqliteStore::init(const std::string& path) {
     if (!stmt) return std::unexpected(stmt.error());
     p.stmt = std::move(*stmt);
   }
-  return load();
+  if (auto ok = load(); !ok) return ok;
+  auto checkpointer = Checkpointer::start(path, writeDb_);
+  if (!checkpointer) return std::unexpected(checkpointer.error());
+  checkpointer_ = std::move(*checkpointer);
+  return {};
 }
 
 Result<void> SqliteStore::load() {
@@ -144,7 +150,8 @@ Result<void> SqliteStore::load() {
     if (!next) return std::unexpected(next.error());
     if (!*next) break;
     if (latest->int64(4) != 0) continue;  // The key's newest row is a tombstone.
-    index.emplace(latest->blob(0), Entry{latest->blob(3), latest->int64(2), latest->int64(1)});
+    index.emplace(latest->blob(0),
+                  Entry{std::make_shared<const std::string>(latest->blob(3)), latest->int64(2), latest->int64(1)});
   }
   index_ = std::move(index);
   return {};
@@ -172,7 +179,9 @@ Result<KeyValue> SqliteStore::get(const std::string& key, int64_t atRevision) co
     if (atRevision == 0 || atRevision == current) {
       auto it = index_.find(key);
       if (it == index_.end()) return fail(Code::kNotFound, fmt::format("key {} not found", key));
-      return KeyValue{key, it->second.value, it->second.createRevision, it->second.modRevision};
+      Entry entry = it->second;
+      lock.unlock();
+      return KeyValue{key, *entry.value, entry.createRevision, entry.modRevision};
     }
     if (atRevision > current) {
       // Kubernetes answers a read from the future with "Too large resource version" (504).
@@ -194,6 +203,7 @@ Result<ListResult> SqliteStore::list(const std::string& prefix, int64_t atRevisi
     if (atRevision == 0 || atRevision == current) {
       ListResult result;
       result.revision = current;
+      std::vector<std::shared_ptr<const std::string>> values;
       auto it = startAfter.empty() || startAfter < prefix ? index_.lower_bound(prefix)
                                                           : index_.upper_bound(startAfter);
       for (; it != index_.end() && it->first.starts_with(prefix); ++it) {
@@ -201,9 +211,11 @@ Result<ListResult> SqliteStore::list(const std::string& prefix, int64_t atRevisi
           result.more = true;
           break;
         }
-        result.items.push_back(KeyValue{it->first, it->second.value, it->second.createRevision,
-                                        it->second.modRevision});
+        result.items.push_back(KeyValue{it->first, {}, it->second.createRevision, it->second.modRevision});
+        values.push_back(it->second.value);
       }
+      lock.unlock();
+      for (size_t i = 0; i < values.size(); ++i) result.items[i].value = *values[i];
       return result;
     }
     if (atRevision > current) {
@@ -219,7 +231,7 @@ Result<KeyValue> SqliteStore::create(const std::string& key, const std::string& 
   if (index_.contains(key)) return fail(Code::kAlreadyExists, fmt::format("key {} already exists", key));
   int64_t revision = revision_.load() + 1;
   if (auto ok = append(revision, key, revision, 0, value, false); !ok) return std::unexpected(ok.error());
-  index_.emplace(key, Entry{value, revision, revision});
+  index_.emplace(key, Entry{std::make_shared<const std::string>(value), revision, revision});
   revision_ = revision;
   Event event{Event::Type::kPut, KeyValue{key, value, revision, revision}, std::nullopt};
   hub_->deliver(event);
@@ -240,8 +252,8 @@ Result<KeyValue> SqliteStore::update(const std::string& key, const std::string& 
     return std::unexpected(ok.error());
   }
   Event event{Event::Type::kPut, KeyValue{key, value, entry.createRevision, revision},
-              KeyValue{key, std::move(entry.value), entry.createRevision, entry.modRevision}};
-  entry.value = value;
+              KeyValue{key, *entry.value, entry.createRevision, entry.modRevision}};
+  entry.value = std::make_shared<const std::string>(value);
   entry.modRevision = revision;
   revision_ = revision;
   hub_->deliver(event);
@@ -262,7 +274,7 @@ Result<KeyValue> SqliteStore::remove(const std::string& key, int64_t expectedMod
   if (auto ok = append(revision, key, entry.createRevision, entry.modRevision, {}, true); !ok) {
     return std::unexpected(ok.error());
   }
-  KeyValue prev{key, std::move(entry.value), entry.createRevision, entry.modRevision};
+  KeyValue prev{key, *entry.value, entry.createRevision, entry.modRevision};
   index_.erase(it);
   revision_ = revision;
   Event event{Event::Type::kDelete, KeyValue{key, prev.value, prev.createRevision, revision}, std::move(prev)};

@@ -21,9 +21,10 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <shared_mutex>
 #include <string>
 
+#include "store/checkpointer.h"
+#include "store/rw_lock.h"
 #include "store/sqlite_db.h"
 #include "store/store.h"
 #include "store/watch_hub.h"
@@ -50,9 +51,12 @@ class SqliteStore final : public Store {
   Result<void> compact(int64_t revision) override;
 
  private:
-  // The latest state of a live key; the key itself is the map's key.
+  // The latest state of a live key; the key itself is the map's key. The value is
+  // shared and immutable so that readers copy a pointer under the lock and the
+  // bytes after releasing it: a list of 10,000 objects then holds off writers for
+  // the time of 10,000 pointer copies rather than 20 MB of string copies.
   struct Entry {
-    std::string value;
+    std::shared_ptr<const std::string> value;
     int64_t createRevision = 0;
     int64_t modRevision = 0;
   };
@@ -79,6 +83,8 @@ class SqliteStore final : public Store {
   sqlite::Statement compactSuperseded_;
   sqlite::Statement compactTombstones_;
   sqlite::Statement setCompacted_;
+  // Declared after writeDb_ so that it is destroyed first: it unhooks that connection.
+  std::unique_ptr<Checkpointer> checkpointer_;
 
   mutable std::mutex readMu_;
   mutable sqlite::Db readDb_;
@@ -86,7 +92,7 @@ class SqliteStore final : public Store {
   mutable sqlite::Statement listAt_;
   mutable sqlite::Statement readCompacted_;
 
-  mutable std::shared_mutex mu_;
+  mutable RwLock mu_;
   Index index_;
   // Written only under mu_ held exclusively; atomics so revision() takes no lock.
   std::atomic<int64_t> revision_{0};
