@@ -12,4 +12,17 @@ namespace nanokube::api {
 // call again on an already defaulted object (idempotent).
 void applyDefaults(const ResourceInfo& r, Json& obj);
 
+// The pod's QoS class ("Guaranteed", "Burstable" or "BestEffort") computed from
+// its containers' requests and limits (pkg/apis/core/helper/qos/qos.go).
+std::string podQosClass(const Json& pod);
+
+// Selector generation for a Job without spec.manualSelector: true, which the
+// Kubernetes API server does in the job strategy's PrepareForCreate
+// (pkg/registry/batch/job/strategy.go), after metadata.uid is set and before
+// validation. Adds the controller-uid and job-name labels to the pod template
+// (both the batch.kubernetes.io/ and the legacy unprefixed keys) and sets
+// spec.selector to {"matchLabels":{"batch.kubernetes.io/controller-uid":uid}}.
+// Does nothing when manualSelector is true or metadata.uid is empty.
+void generateJobSelector(Json& job);
+
 }  // namespace nanokube::api

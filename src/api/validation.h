@@ -1,6 +1,11 @@
 #pragma once
 // Validation with Kubernetes' messages (pkg/apis/core/validation and friends).
 
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
 #include "api/resources.h"
 #include "common/error.h"
 
@@ -16,5 +21,24 @@ Result<void> validateObject(const ResourceInfo& r, const Json& obj, const Json* 
 // Each returns the Kubernetes error strings (empty when valid).
 std::vector<std::string> checkDns1123Subdomain(const std::string& value);
 std::vector<std::string> checkDns1123Label(const std::string& value);
+
+// A resource quantity as Kubernetes writes it ("500m", "1Gi", "2", "1e3"), from
+// k8s.io/apimachinery/pkg/api/resource. Held exactly as a count of nano-units, which
+// covers every value a container resource can take (up to the exa suffixes).
+struct Quantity {
+  enum class Format { kDecimalSI, kBinarySI, kDecimalExponent };
+  __int128 nanos = 0;
+  Format format = Format::kDecimalSI;
+
+  // The canonical text Kubernetes prints (Quantity.String()): "0.5" -> "500m",
+  // "1024Mi" -> "1Gi", "1000" -> "1k".
+  std::string str() const;
+  int compare(const Quantity& o) const { return nanos < o.nanos ? -1 : nanos > o.nanos ? 1 : 0; }
+  bool isZero() const { return nanos == 0; }
+};
+// Parses a quantity; nullopt when it does not match Kubernetes' grammar.
+std::optional<Quantity> parseQuantity(std::string_view text);
+// Parses a quantity held as a JSON string or number.
+std::optional<Quantity> parseQuantity(const Json& value);
 
 }  // namespace nanokube::api
