@@ -62,6 +62,15 @@ TEST(Validation, ValidObjectsPass) {
   EXPECT_EQ(check("discovery.k8s.io/v1", "EndpointSlice", R"({"metadata":{"name":"e","namespace":"default"},"addressType":"IPv4","endpoints":[{"addresses":["10.0.0.1"]}],"ports":[{"port":80}]})"), "");
 }
 
+TEST(Validation, GeneratedJobSelectorPasses) {
+  Json job = Json::parse(R"({"metadata":{"name":"pi","namespace":"default","uid":"0b6c"},
+      "spec":{"template":{"spec":{"restartPolicy":"Never","containers":[{"name":"c","image":"x"}]}}}})");
+  generateJobSelector(job);
+  applyDefaults(kind("batch/v1", "Job"), job);
+  auto r = validateObject(kind("batch/v1", "Job"), job, nullptr);
+  EXPECT_TRUE(r) << r.error().message;
+}
+
 TEST(Validation, StatusShape) {
   Json pod = defaultedObject("v1", "Pod", R"({"metadata":{"name":"p","namespace":"default"},"spec":{"containers":[{"image":"x"}]}})");
   auto r = validateObject(kind("v1", "Pod"), pod, nullptr);
