@@ -41,21 +41,26 @@ int Checkpointer::onWalCommit(void* self, sqlite3* db, const char* name, int pag
   if (restarted) {
     std::lock_guard lock(c->mu_);
     ++c->generation_;
-    c->lastLog_ = c->lastBackfilled_ = 0;
+    c->lastBackfilled_ = 0;
   }
   if (pages < kSoftPages) return SQLITE_OK;
   bool copyTail = false;
   {
-    std::lock_guard lock(c->mu_);
-    bool caughtUp = c->lastBackfilled_ > 0 && pages - c->lastBackfilled_ <= kTailPages;
-    copyTail = caughtUp || pages >= kHardPages;
-    if (!copyTail && !c->pending_) {
+    std::unique_lock lock(c->mu_);
+    if (pages >= kHardPages) {
+      // Only this hook sets pending_, so once it is clear no background
+      // checkpoint can be running and the one below cannot be refused as busy.
+      c->idle_.wait(lock, [c] { return !c->pending_ || c->stop_; });
+      copyTail = true;
+    } else if (c->lastBackfilled_ > 0 && pages - c->lastBackfilled_ <= kTailPages) {
+      copyTail = true;
+    } else if (!c->pending_) {
       c->pending_ = true;
       c->wake_.notify_one();
     }
   }
-  // SQLITE_BUSY here only means the thread is checkpointing right now; the next
-  // commit tries again.
+  // On the tail path SQLITE_BUSY only means the thread is checkpointing right now;
+  // the next commit tries again.
   if (copyTail) sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
   return SQLITE_OK;
 }
@@ -69,16 +74,13 @@ void Checkpointer::run() {
     lock.unlock();
     // A failed checkpoint is harmless: the WAL keeps the data and a later commit
     // asks again.
-    int log = 0;
     int backfilled = 0;
-    int rc = sqlite3_wal_checkpoint_v2(db_.raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &backfilled);
+    int rc = sqlite3_wal_checkpoint_v2(db_.raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, &backfilled);
     lock.lock();
     // Figures from a WAL generation that has since started over would mislead the writer.
-    if (rc == SQLITE_OK && generation == generation_) {
-      lastLog_ = log;
-      lastBackfilled_ = backfilled;
-    }
+    if (rc == SQLITE_OK && generation == generation_) lastBackfilled_ = backfilled;
     pending_ = false;
+    idle_.notify_all();
   }
 }
 

@@ -14,7 +14,8 @@
 // checkpointer. So once the thread has copied all but a short tail, the writer
 // checkpoints that tail itself inside its commit (a few pages, little dirty data
 // to fsync), and its next transaction rewinds the WAL. At kHardPages the writer
-// checkpoints whatever is left, which bounds the WAL when the thread falls behind.
+// waits for a running background checkpoint and then checkpoints whatever is
+// left, which bounds the WAL when the thread cannot keep up with a burst.
 
 #include <condition_variable>
 #include <cstdint>
@@ -47,12 +48,12 @@ class Checkpointer {
   sqlite::Db db_;
   sqlite3* writeDb_ = nullptr;
   std::mutex mu_;
-  std::condition_variable wake_;
+  std::condition_variable wake_;  // The thread has work (pending_) or must stop.
+  std::condition_variable idle_;  // The thread finished a checkpoint.
   bool pending_ = false;
   bool stop_ = false;
-  // The WAL size and the frames copied as of the thread's last checkpoint, valid
-  // only while generation_ (bumped each time the WAL starts over) is unchanged.
-  int lastLog_ = 0;
+  // The frames copied by the thread's last checkpoint, valid only while
+  // generation_ (bumped each time the WAL starts over) is unchanged.
   int lastBackfilled_ = 0;
   uint64_t generation_ = 0;
   // The WAL size at the previous commit; only the writer (under the store's

@@ -64,16 +64,22 @@ WHERE a.revision > ?1 AND a.key >= ?2 AND (?3 IS NULL OR a.key < ?3)
 ORDER BY a.revision
 )sql";
 
-// A row is superseded at ?1 when a newer row of the same key is still at or below
-// ?1: reads at ?1 or later can never return it.
+// Compaction runs over revision ranges [?2, ?3), in increasing order, in separate
+// transactions. A row is superseded at ?1 when a newer row of the same key is
+// still at or below ?1: reads at ?1 or later can never return it.
 inline constexpr const char* kCompactSuperseded = R"sql(
-DELETE FROM kv WHERE revision < ?1 AND revision < (
+DELETE FROM kv WHERE revision >= ?2 AND revision < ?3 AND revision < ?1 AND revision < (
   SELECT MAX(newer.revision) FROM kv AS newer WHERE newer.key = kv.key AND newer.revision <= ?1)
 )sql";
 
 // A tombstone at or below ?1 answers "not found" exactly as no row does, and no
-// later row points at it (a create after a delete has prev_revision 0).
-inline constexpr const char* kCompactTombstones = "DELETE FROM kv WHERE tombstone = 1 AND revision <= ?1";
+// later row points at it (a create after a delete has prev_revision 0). It must go
+// after the rows it supersedes, which lie in the same or an earlier range: were it
+// deleted first, an older row of the deleted key would look live again.
+inline constexpr const char* kCompactTombstones =
+    "DELETE FROM kv WHERE revision >= ?2 AND revision < ?3 AND revision <= ?1 AND tombstone = 1";
+
+inline constexpr const char* kMinRevision = "SELECT IFNULL(MIN(revision), 0) FROM kv";
 
 inline constexpr const char* kSetCompacted =
     "INSERT INTO meta (name, value) VALUES ('compacted', ?1) "

@@ -4,6 +4,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -113,6 +114,7 @@ Result<void> SqliteStore::init(const std::string& path) {
       {writeDb_, compactSuperseded_, sql::kCompactSuperseded, "compact"},
       {writeDb_, compactTombstones_, sql::kCompactTombstones, "compact"},
       {writeDb_, setCompacted_, sql::kSetCompacted, "compact"},
+      {writeDb_, minRevision_, sql::kMinRevision, "compact"},
       {readDb_, getAt_, sql::kGetAt, "get at revision"},
       {readDb_, listAt_, sql::kListAt, "list at revision"},
       {readDb_, readCompacted_, sql::kReadCompacted, "read compaction point"},
@@ -299,15 +301,40 @@ Result<std::unique_ptr<Watch>> SqliteStore::watch(const std::string& prefix, int
 }
 
 Result<void> SqliteStore::compact(int64_t revision) {
-  std::unique_lock lock(mu_);
-  if (revision > revision_.load()) {
-    return fail(Code::kBadRequest,
-                fmt::format("compact: revision {} is newer than the store ({})", revision, revision_.load()));
+  std::lock_guard compactLock(compactMu_);
+  int64_t from = 0;
+  {
+    std::unique_lock lock(mu_);
+    if (revision > revision_.load()) {
+      return fail(Code::kBadRequest,
+                  fmt::format("compact: revision {} is newer than the store ({})", revision, revision_.load()));
+    }
+    // Compacting at or below the current point changes nothing; answering success
+    // keeps a periodic compactor idempotent.
+    if (revision <= compacted_.load()) return {};
+    // The compaction point is published before any row goes: from then on reads
+    // and watches below it are Gone, so nobody can observe the deletions, which
+    // therefore need not be one transaction. A crash part-way leaves only
+    // unreachable rows, which the next compaction removes.
+    {
+      sqlite::Statement::Scope scope(setCompacted_);
+      setCompacted_.bind(1, revision);
+      if (auto ok = setCompacted_.run(); !ok) return ok;
+    }
+    compacted_ = revision;
+    sqlite::Statement::Scope scope(minRevision_);
+    auto row = minRevision_.step();
+    if (!row) return std::unexpected(row.error());
+    from = *row ? minRevision_.int64(0) : 0;
   }
-  // Compacting at or below the current point changes nothing; answering success
-  // keeps a periodic compactor idempotent.
-  if (revision <= compacted_.load()) return {};
-  return compactLocked(revision);
+  // Deleting in bounded steps, each under the writer lock, keeps a compaction of a
+  // large history from stalling writes for longer than one step.
+  constexpr int64_t kStep = 2000;
+  for (int64_t lo = from; lo <= revision; lo += kStep) {
+    std::unique_lock lock(mu_);
+    if (auto ok = compactRange(revision, lo, std::min(lo + kStep, revision + 1)); !ok) return ok;
+  }
+  return {};
 }
 
 }  // namespace nanokube::store

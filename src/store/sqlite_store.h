@@ -11,7 +11,7 @@
 // at the latest revision never touch SQLite; reads at older revisions use a second,
 // read-only connection and so never wait for a writer.
 //
-// Locks, always taken in this order: mu_ (shared for reads of the index, exclusive
+// Locks, always taken in this order: compactMu_, mu_ (shared for reads of the index, exclusive
 // for writes, watch registration and compaction), then readMu_ (the read
 // connection), then the WatchHub's own mutex.
 
@@ -74,7 +74,8 @@ class SqliteStore final : public Store {
                             const std::string& startAfter) const;
   // Delivers, in revision order, every stored event after `fromRevision` on `prefix`.
   Result<void> replay(const std::string& prefix, int64_t fromRevision, const WatchCallback& callback);
-  Result<void> compactLocked(int64_t revision);
+  // Deletes what compaction at `revision` drops among revisions [from, to).
+  Result<void> compactRange(int64_t revision, int64_t from, int64_t to);
 
   int lockFd_ = -1;
   sqlite::Db writeDb_;
@@ -83,6 +84,7 @@ class SqliteStore final : public Store {
   sqlite::Statement compactSuperseded_;
   sqlite::Statement compactTombstones_;
   sqlite::Statement setCompacted_;
+  sqlite::Statement minRevision_;
   // Declared after writeDb_ so that it is destroyed first: it unhooks that connection.
   std::unique_ptr<Checkpointer> checkpointer_;
 
@@ -93,6 +95,8 @@ class SqliteStore final : public Store {
   mutable sqlite::Statement readCompacted_;
 
   mutable RwLock mu_;
+  // Serialises compactions, whose ranges must be deleted in order (see sqlite_sql.h).
+  std::mutex compactMu_;
   Index index_;
   // Written only under mu_ held exclusively; atomics so revision() takes no lock.
   std::atomic<int64_t> revision_{0};

@@ -1,4 +1,4 @@
-// The SQLite backend's reads of history: reads at an older revision, watch
+// The SQLite backend's work on history: reads at an older revision, watch
 // replay and compaction. The fast paths at the latest revision are in
 // sqlite_store.cc.
 
@@ -160,23 +160,21 @@ Result<void> SqliteStore::replay(const std::string& prefix, int64_t fromRevision
   return {};
 }
 
-Result<void> SqliteStore::compactLocked(int64_t revision) {
+// Called with mu_ held exclusively.
+Result<void> SqliteStore::compactRange(int64_t revision, int64_t from, int64_t to) {
   if (auto ok = writeDb_.exec("BEGIN IMMEDIATE", "begin compact"); !ok) return ok;
   auto run = [&](sqlite::Statement& stmt) -> Result<void> {
     sqlite::Statement::Scope scope(stmt);
     stmt.bind(1, revision);
+    stmt.bind(2, from);
+    stmt.bind(3, to);
     return stmt.run();
   };
   Result<void> ok = run(compactSuperseded_);
   if (ok) ok = run(compactTombstones_);
-  if (ok) ok = run(setCompacted_);
   if (ok) ok = writeDb_.exec("COMMIT", "commit compact");
-  if (!ok) {
-    (void)writeDb_.exec("ROLLBACK", "roll back compact");
-    return ok;
-  }
-  compacted_ = revision;
-  return {};
+  if (!ok) (void)writeDb_.exec("ROLLBACK", "roll back compact");
+  return ok;
 }
 
 }  // namespace nanokube::store
