@@ -294,6 +294,12 @@ Result<std::unique_ptr<Watch>> SqliteStore::watch(const std::string& prefix, int
   if (fromRevision < compacted) {
     return fail(Code::kGone, fmt::format("too old resource version: {} ({})", fromRevision, compacted));
   }
+  if (fromRevision > revision_.load()) {
+    // Live events up to fromRevision would otherwise be delivered although they are
+    // not "after" it; Kubernetes answers such a watch the way it answers a read.
+    return fail(Code::kTimeout,
+                fmt::format("Too large resource version: {}, current: {}", fromRevision, revision_.load()));
+  }
   if (fromRevision < revision_.load()) {
     if (auto ok = replay(prefix, fromRevision, callback); !ok) return std::unexpected(ok.error());
   }

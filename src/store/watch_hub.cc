@@ -26,11 +26,19 @@ std::unique_ptr<Watch> WatchHub::add(std::string prefix, WatchCallback callback)
 void WatchHub::deliver(const Event& event) {
   std::lock_guard lock(mu_);
   if (watchers_.empty()) return;
-  deliveringThread_.store(std::this_thread::get_id());
-  for (auto& [id, watcher] : watchers_) {
-    if (watcher.active && event.kv.key.starts_with(watcher.prefix)) watcher.callback(event);
+  // Cleared on every way out, an exception from a callback included, so that a
+  // later remove() on this thread does not believe it runs inside deliver().
+  struct Delivering {
+    std::atomic<std::thread::id>& thread;
+    explicit Delivering(std::atomic<std::thread::id>& t) : thread(t) { thread.store(std::this_thread::get_id()); }
+    ~Delivering() { thread.store(std::thread::id{}); }
+  };
+  {
+    Delivering delivering(deliveringThread_);
+    for (auto& [id, watcher] : watchers_) {
+      if (watcher.active && event.kv.key.starts_with(watcher.prefix)) watcher.callback(event);
+    }
   }
-  deliveringThread_.store(std::thread::id{});
   if (erasePending_) {
     std::erase_if(watchers_, [](const auto& entry) { return !entry.second.active; });
     erasePending_ = false;

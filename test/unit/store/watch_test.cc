@@ -117,6 +117,15 @@ TEST_F(WatchTest, WatchFromCurrentRevisionSeesOnlyNewEvents) {
   EXPECT_EQ(recorder.revisions(), (std::vector<int64_t>{2}));
 }
 
+TEST_F(WatchTest, WatchFromTheFutureIsRefused) {
+  ASSERT_TRUE(store_->create("/a", "1"));
+  Recorder recorder;
+  auto watch = store_->watch("", 5, recorder.callback());
+  ASSERT_FALSE(watch);
+  EXPECT_EQ(watch.error().code, Code::kTimeout);
+  EXPECT_EQ(watch.error().message, "Too large resource version: 5, current: 1");
+}
+
 TEST_F(WatchTest, WatchBeforeCompactionPointIsGone) {
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(store_->create("/k/" + std::to_string(i), "v"));
   ASSERT_TRUE(store_->update("/k/0", "w", 0));  // 6
