@@ -216,6 +216,16 @@ HandlerResult Handler::handle(const HttpRequest& req) {
       return resp;
     }
   }
+  if (path == "/openapi/v2" || path == "/openapi/v2/") {
+    // kubectl asks for the OpenAPI v2 document (protobuf) when validating a kind
+    // that OpenAPI v3 does not describe, and for apply's patch metadata. An empty
+    // protobuf message is a valid, empty openapi_v2.Document: kubectl then skips
+    // client-side validation of unknown kinds (and reports them as unknown to the
+    // API, as Kubernetes does) and uses its compiled-in patch metadata.
+    HttpResponse resp;
+    resp.contentType = "application/octet-stream";
+    return resp;
+  }
   if (req.user.empty()) {
     return errorResponse(Error{Code::kUnauthorized, "Unauthorized"});
   }

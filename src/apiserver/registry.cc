@@ -4,6 +4,7 @@
 
 #include "api/defaults.h"
 #include "api/object.h"
+#include "api/patch.h"
 #include "api/schema.h"
 #include "api/validation.h"
 
@@ -216,6 +217,7 @@ Result<Written> Registry::create(const ResourceInfo& r, const std::string& ns, J
   else meta.erase("generation");
   if (hasStatusSubresource(r) && r.kind != "Node") obj.erase("status");
 
+  if (r.kind == "Job") api::generateJobSelector(obj);
   api::applyDefaults(r, obj);
   if (auto v = api::validateObject(r, obj, nullptr); !v) return std::unexpected(v.error());
 

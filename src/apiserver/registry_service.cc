@@ -157,6 +157,7 @@ Result<void> Registry::bootstrap() {
   const auto* accounts = api::findResource("", "v1", "serviceaccounts");
   WriteOptions opts{FieldValidation::kIgnore, false};
   auto ensure = [&](const api::ResourceInfo& r, const std::string& ns, Json obj) -> Result<void> {
+    if (store_.get(key(r, ns, api::nameOf(obj)))) return {};
     auto w = create(r, ns, std::move(obj), opts);
     if (!w && w.error().code != Code::kAlreadyExists) return std::unexpected(w.error());
     return {};
