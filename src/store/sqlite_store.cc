@@ -64,8 +64,10 @@ Result<std::unique_ptr<Store>> SqliteStore::open(const std::string& path) {
   return std::unique_ptr<Store>(std::move(store));
 }
 
-SqliteStore::~SqliteStore() {
-  if (lockFd_ >= 0) ::close(lockFd_);
+SqliteStore::~SqliteStore() = default;
+
+SqliteStore::LockFile::~LockFile() {
+  if (fd >= 0) ::close(fd);
 }
 
 Result<void> SqliteStore::init(const std::string& path) {
@@ -80,9 +82,9 @@ Result<void> SqliteStore::init(const std::string& path) {
   // a second process opening the same store is refused rather than silently
   // diverging. flock is released by the kernel when the process dies, kill -9 included.
   std::string lockPath = path + ".lock";
-  lockFd_ = ::open(lockPath.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (lockFd_ < 0) return fail(Code::kInternal, fmt::format("open {}: {}", lockPath, errnoText(errno)));
-  if (::flock(lockFd_, LOCK_EX | LOCK_NB) != 0) {
+  lock_.fd = ::open(lockPath.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_.fd < 0) return fail(Code::kInternal, fmt::format("open {}: {}", lockPath, errnoText(errno)));
+  if (::flock(lock_.fd, LOCK_EX | LOCK_NB) != 0) {
     int err = errno;
     Code code = err == EWOULDBLOCK ? Code::kUnavailable : Code::kInternal;
     return fail(code, fmt::format("flock {}: {}{}", lockPath, errnoText(err),

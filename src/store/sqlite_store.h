@@ -77,7 +77,16 @@ class SqliteStore final : public Store {
   // Deletes what compaction at `revision` drops among revisions [from, to).
   Result<void> compactRange(int64_t revision, int64_t from, int64_t to);
 
-  int lockFd_ = -1;
+  // Owns the flock on `<path>.lock`. Declared first so that it is released last,
+  // after every connection has closed.
+  struct LockFile {
+    int fd = -1;
+    LockFile() = default;
+    LockFile(const LockFile&) = delete;
+    LockFile& operator=(const LockFile&) = delete;
+    ~LockFile();
+  };
+  LockFile lock_;
   sqlite::Db writeDb_;
   sqlite::Statement insert_;
   sqlite::Statement replay_;
