@@ -320,6 +320,14 @@ HandlerResult Handler::handleResource(const HttpRequest& req, const std::string&
     };
     int64_t start = 0;
     auto watch = registry_.watch(r, ns, *opts, sink, start);
+    if (!watch && watch.error().code == Code::kGone) {
+      // Kubernetes answers a watch from a compacted revision with 200 and a single
+      // ERROR event carrying the 410 Status; clients then relist.
+      Json ev = {{"type", "ERROR"}, {"object", toStatus(watch.error())}};
+      stream->queue->push(ev.dump() + "\n");
+      stream->endAfterQueued = true;
+      return stream;
+    }
     if (!watch) return errorResponse(watch.error());
     if (lastRevision->load() < start) lastRevision->store(start);
     stream->watch = std::move(*watch);

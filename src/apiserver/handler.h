@@ -58,6 +58,7 @@ struct WatchStream {
   std::shared_ptr<WatchQueue> queue;
   std::unique_ptr<store::Watch> watch;  // destroyed when the stream ends
   int timeoutSeconds = 0;               // 0: server default
+  bool endAfterQueued = false;          // end the stream once the queued lines are sent
   // Serialized BOOKMARK event for the latest delivered revision; empty when the
   // client did not ask for bookmarks.
   std::function<std::string()> bookmark;

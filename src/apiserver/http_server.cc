@@ -162,6 +162,7 @@ struct HttpServer::Impl {
         co_await net::async_write(stream, http::make_chunk(net::buffer(batch)), use_awaitable);
         continue;
       }
+      if (watch->endAfterQueued) break;
       auto now = std::chrono::steady_clock::now();
       if (now >= deadline) break;
       if (watch->bookmark && now >= nextBookmark) {
