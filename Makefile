@@ -3,7 +3,7 @@ BUILD ?= build
 DATA_DIR ?= $(CURDIR)/.nanokube
 JOBS ?= $(shell nproc)
 
-.PHONY: all setup build test unit e2e run stop bench clean
+.PHONY: all setup build test unit integration e2e run stop bench clean
 
 all: build
 
@@ -15,12 +15,16 @@ build: setup
 	@ninja -C $(BUILD) -j$(JOBS)
 
 unit: build
-	@ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
+	@ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS) -LE integration
+
+# Integration tests need root: real namespaces, netlink, runc.
+integration: build
+	@ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS) -L integration
 
 e2e: build
 	@bash test/e2e/run $(BUILD)/nanokube
 
-test: unit e2e
+test: unit integration e2e
 
 run: build
 	@bash scripts/run-local start $(BUILD)/nanokube $(DATA_DIR)
