@@ -5,18 +5,21 @@
 test_badinput_malformed_bodies() {
   new_namespace
   local p=/api/v1/namespaces/$NS/pods b
+  api POST "$p" "$(body '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"target","labels":{"keep":"me"}},"spec":{"containers":[{"name":"c","image":"nginx"}]}}')"
+  expect_eq "create target" 201 "$CODE"
+  local target; target=$(kubectl get pod target -n "$NS" -o json)
   for b in '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"x"' 'not json at all' '[]' '42' \
     '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"x"}}}' '{"apiVersion":"v1","kind":"Pod","metadata":"x"}' \
-    '{"apiVersion":"v1","kind":"Pod","metadata":{"name":7}}' '{"apiVersion":"v1","kind":"Pod","spec":{"containers":{}}}'; do
+    '{"apiVersion":"v1","kind":"Pod","metadata":{"name":7}}' '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"x"},"spec":{"containers":{}}}' \
+    '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"x","labels":{"a":1}},"spec":{"containers":[{"name":"c","image":"nginx"}]}}'; do
     api POST "$p" "$(body "$b")"
     expect_status "POST $b" 400 BadRequest
   done
   api POST "$p" "$(body '')"
   expect_status "POST with an empty body" 400 BadRequest
-  # Kind and apiVersion missing: Kubernetes says what is missing.
-  api POST "$p" "$(body '{"metadata":{"name":"nokind"}}')"
-  expect_status "POST without kind" 400 BadRequest
-  expect_contains "POST without kind: message" "Object 'Kind' is missing in" "$(jfield 'd["message"]')"
+  # Without kind and apiVersion the endpoint's kind is assumed, as Kubernetes does.
+  api POST "$p" "$(body '{"metadata":{"name":"nokind"},"spec":{"containers":[{"name":"c","image":"nginx"}]}}')"
+  expect_eq "POST without kind and apiVersion" "201 Pod v1" "$CODE $(jfield 'd["kind"]+" "+d["apiVersion"]')"
   # YAML bodies are accepted by Kubernetes; broken YAML is a 400.
   api POST "$p" "$(body $'apiVersion: v1\nkind: Pod\nmetadata:\n  name: from-yaml\nspec:\n  containers:\n  - name: c\n    image: nginx\n')" application/yaml
   expect_eq "POST application/yaml" 201 "$CODE"
@@ -24,18 +27,22 @@ test_badinput_malformed_bodies() {
   expect_status "POST malformed YAML" 400 BadRequest
   api POST "$p" "$(body '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"x"}}')" text/plain
   expect_status "POST text/plain" 415 UnsupportedMediaType
-  # A malformed patch.
-  api PATCH "$p/from-yaml" "$(body '{"metadata":')" application/merge-patch+json
+  # Malformed patches.
+  api PATCH "$p/target" "$(body '{"metadata":')" application/merge-patch+json
   expect_status "PATCH malformed merge patch" 400 BadRequest
-  api PATCH "$p/from-yaml" "$(body '{"op":"add"}')" application/json-patch+json
+  api PATCH "$p/target" "$(body '{"metadata":')" application/strategic-merge-patch+json
+  expect_status "PATCH malformed strategic merge patch" 400 BadRequest
+  api PATCH "$p/target" "$(body '{"op":"add"}')" application/json-patch+json
   expect_status "PATCH json patch that is no list" 400 BadRequest
-  api PATCH "$p/from-yaml" "$(body '{"metadata":{"labels":{"a":"b"}}}')" application/json
+  api PATCH "$p/target" "$(body '{"metadata":{"labels":{"a":"b"}}}')" application/json
   expect_status "PATCH with Content-Type application/json" 415 UnsupportedMediaType
-  # Nothing but from-yaml was stored, and it is intact.
+  # A malformed PUT.
+  api PUT "$p/target" "$(body '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"target"')"
+  expect_status "PUT malformed" 400 BadRequest
+  # Nothing named x was stored, and target is intact.
   run_out kubectl get pods -n "$NS" -o name
-  expect_eq "pods after malformed bodies" "pod/from-yaml" "$OUT"
-  run_out kubectl get pod from-yaml -n "$NS" -o jsonpath='{.spec.containers[0].image} {.metadata.labels}'
-  expect_eq "from-yaml intact" "nginx " "$OUT"
+  expect_not_contains "no pod x" "pod/x" "$OUT"
+  expect_eq "target intact" "$target" "$(kubectl get pod target -n "$NS" -o json)"
 }
 
 test_badinput_wrong_kinds() {
@@ -56,7 +63,7 @@ test_badinput_wrong_kinds() {
   # kubectl create -f of the extensions/v1beta1 Job fails as it fails on Kubernetes.
   run_fail kubectl create -f "$SEEDS/job-dpkg.yaml" -n "$NS"
   expect_contains "job-dpkg.yaml" 'no matches for kind "Job" in version "extensions/v1beta1"' "$OUT"
-  expect_contains "job-dpkg.yaml mapping" "resource mapping not found for name: \"package-check\" namespace: \"$NS\" from \"$SEEDS/job-dpkg.yaml\"" "$OUT"
+  expect_contains "job-dpkg.yaml mapping" "resource mapping not found for name: \"package-check\" namespace: \"\" from \"$SEEDS/job-dpkg.yaml\"" "$OUT"
   run_out kubectl get jobs -n "$NS" -o name
   expect_eq "no job created" "" "$OUT"
 }
@@ -196,14 +203,14 @@ YAML
 test_badinput_huge_body() {
   new_namespace
   local f=$E2E_WORK/huge.json
-  python3 -c '
+  "$PYTHON" -c '
 import json, sys
 print(json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "huge"}, "data": {"k": "x" * (4 << 20)}}))' >"$f"
   api POST "/api/v1/namespaces/$NS/configmaps" "$f"
   expect_eq "4 MiB body" 413 "$CODE"
   expect_eq "4 MiB body: reason" RequestEntityTooLarge "$(jfield 'd.get("reason")')"
   # The server still answers on a new connection, and a 512 KiB object is fine.
-  python3 -c '
+  "$PYTHON" -c '
 import json
 print(json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "big"}, "data": {"k": "y" * (512 << 10)}}))' >"$f"
   api POST "/api/v1/namespaces/$NS/configmaps" "$f"
@@ -223,11 +230,11 @@ test_badinput_conflicts_and_missing() {
   api POST "/api/v1/namespaces/$NS/configmaps" "$(body "$cm")"
   expect_status "create twice" 409 AlreadyExists 'configmaps "cm1" already exists'
   # Update with the current resourceVersion, then with the stale one.
-  local upd; upd=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); d["data"]={"v":"2"}; print(json.dumps(d))' "$old")
+  local upd; upd=$("$PYTHON" -c 'import json,sys; d=json.loads(sys.argv[1]); d["data"]={"v":"2"}; print(json.dumps(d))' "$old")
   api PUT "/api/v1/namespaces/$NS/configmaps/cm1" "$(body "$upd")"
   expect_eq "update with the current resourceVersion" 200 "$CODE"
   expect_eq "updated value" 2 "$(jfield 'd["data"]["v"]')"
-  upd=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); d["data"]={"v":"stale"}; print(json.dumps(d))' "$old")
+  upd=$("$PYTHON" -c 'import json,sys; d=json.loads(sys.argv[1]); d["data"]={"v":"stale"}; print(json.dumps(d))' "$old")
   api PUT "/api/v1/namespaces/$NS/configmaps/cm1" "$(body "$upd")"
   expect_status "update with a stale resourceVersion" 409 Conflict \
     'Operation cannot be fulfilled on configmaps "cm1": the object has been modified; please apply your changes to the latest version and try again'
@@ -290,7 +297,7 @@ test_badinput_fuzz_batch() {
   before=$(kubectl get pods,rc,svc,configmaps -n "$sentinel" -o json)
   local kube_before; kube_before=$(kubectl get svc kubernetes -n default -o json)
   local summary
-  summary=$(timeout 180 python3 "$E2E_TOOLS/fuzz.py" "$SERVER_URL" "$CERTS" "$fz" "$seed" 200) ||
+  summary=$(timeout 180 "$PYTHON" "$E2E_TOOLS/fuzz.py" "$SERVER_URL" "$CERTS" "$fz" "$seed" 200) ||
     fail "fuzz.py failed (seed $seed): $summary"
   log "    fuzz (seed $seed): $(jfield 'd["codes"]' "$summary")"
   expect_eq "fuzz requests sent" 200 "$(jfield 'd["total"]' "$summary")"

@@ -2,6 +2,9 @@
 # no acknowledged object; a restart keeps Service IP and nodePort allocations.
 # These tests run their own server on their own data dir.
 
+# lines_at_least FILE N
+lines_at_least() { (($(wc -l <"$1") >= $2)); }
+
 test_durability_kill9_during_creates() {
   local dir=$E2E_WORK/durable acks=$E2E_WORK/durable-acks
   spawn_server "$dir" || { fail "second server did not start"; return; }
@@ -20,9 +23,9 @@ test_durability_kill9_during_creates() {
   expect_match "allocated nodePort" "^$NODEPORT_RE\$" "$np"
 
   : >"$acks"
-  python3 "$E2E_TOOLS/creates.py" "$SPAWN_URL" "$certs" durable "$acks" 20000 2>"$E2E_WORK/creates.err" &
+  "$PYTHON" "$E2E_TOOLS/creates.py" "$SPAWN_URL" "$certs" durable "$acks" 20000 2>"$E2E_WORK/creates.err" &
   local writer=$!; track_pid "$writer"
-  wait_for 60 test "$(wc -l <"$acks")" -ge 300 || fail "only $(wc -l <"$acks") creates acknowledged in 60s"
+  wait_for 60 lines_at_least "$acks" 300 || fail "only $(wc -l <"$acks") creates acknowledged in 60s"
   kill -9 "$pid"
   wait "$pid" 2>/dev/null
   wait "$writer"; local wrc=$?
@@ -35,7 +38,7 @@ test_durability_kill9_during_creates() {
   expect_eq "the CA is kept across restarts" "$ca_before" "$(cat "$SPAWN_CERTS/ca.crt")"
   api GET /api/v1/namespaces/durable/pods "" "" "$SPAWN_URL" "$SPAWN_CERTS"
   expect_eq "list after restart" 200 "$CODE"
-  printf '%s' "$BODY" | python3 -c '
+  printf '%s' "$BODY" | "$PYTHON" -c '
 import json, sys
 have = {i["metadata"]["name"]: i["metadata"]["resourceVersion"] for i in json.load(sys.stdin)["items"]}
 missing = [l.split()[0] for l in open(sys.argv[1]) if l.split()[0] not in have]

@@ -6,6 +6,8 @@ E2E_FAILS=0
 # kubectl by the server's /version), and the versioned binaries beside it.
 KUBECTL_BIN=${KUBECTL_BIN:-$(command -v kubectl)}
 KUBECTL_DIR=${KUBECTL_DIR:-/usr/lib/google-cloud-sdk/bin}
+# The system Python (standard library only); a version manager's shim costs a second per call.
+PYTHON=${PYTHON:-$(command -v /usr/bin/python3 || command -v python3)}
 # Kubernetes' patterns for what a user sees.
 AGE_RE='([0-9]+[smhd])+'                                      # duration.HumanDuration
 SVC_IP_RE='10\.(9[6-9]|10[0-9]|11[01])\.[0-9]{1,3}\.[0-9]{1,3}' # 10.96.0.0/12
@@ -42,14 +44,16 @@ expect_not_contains() {
 # expect_line WHAT ERE TEXT: some line of TEXT matches the extended regex as a
 # whole (trailing blanks ignored). For table rows: 'nginxpod +0/2 +Pending +0 +[0-9]+s'.
 expect_line() {
-  if ! sed 's/[[:space:]]*$//' <<<"$3" | grep -Eqx -- "$2"; then
+  # (grep reads all its input: grep -q would stop early and, with pipefail,
+  # make the pipeline fail on sed's SIGPIPE.)
+  if ! sed 's/[[:space:]]*$//' <<<"$3" | grep -Ex -- "$2" >/dev/null; then
     fail "$1: no line matches /^$2\$/ in:"$'\n'"$3"
   fi
 }
 
 # expect_no_line WHAT ERE TEXT: no line of TEXT matches the regex as a whole.
 expect_no_line() {
-  if sed 's/[[:space:]]*$//' <<<"$3" | grep -Eqx -- "$2"; then
+  if sed 's/[[:space:]]*$//' <<<"$3" | grep -Ex -- "$2" >/dev/null; then
     fail "$1: a line matches /^$2\$/ in:"$'\n'"$3"
   fi
 }
@@ -111,12 +115,19 @@ spawn_server() {
   local dir=$1
   mkdir -p "$dir"
   rm -f "$dir/kubeconfig"
-  "$NANOKUBE" server --data-dir "$dir" --listen 127.0.0.1:0 >>"$dir/server.log" 2>&1 &
+  # Port 0: the kernel picks a free port. E2E_PICK_PORT=1 picks one here instead.
+  local port=0
+  [[ -n "${E2E_PICK_PORT:-}" ]] && port=$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  "$NANOKUBE" server --data-dir "$dir" --listen "127.0.0.1:$port" >>"$dir/server.log" 2>&1 &
   SPAWN_PID=$!
   track_pid "$SPAWN_PID"
-  if ! wait_for 30 test -s "$dir/kubeconfig"; then
-    log "server did not start"; tail -30 "$dir/server.log" >&2; return 1
-  fi
+  local deadline=$((SECONDS + 30))
+  until [[ -s "$dir/kubeconfig" ]]; do
+    if ! kill -0 "$SPAWN_PID" 2>/dev/null || ((SECONDS >= deadline)); then
+      log "server did not start"; tail -30 "$dir/server.log" >&2; return 1
+    fi
+    sleep 0.1
+  done
   SPAWN_KUBECONFIG=$dir/kubeconfig
   SPAWN_URL=$(awk '/server:/ {print $2; exit}' "$SPAWN_KUBECONFIG")
   SPAWN_CERTS=$dir/e2e-certs
@@ -171,15 +182,15 @@ body() { local f; f=$(mktemp "$E2E_WORK/body.XXXXXX"); printf '%s' "$1" >"$f"; e
 # jfield EXPR [JSON]: evaluates a Python expression over the JSON document `d`
 # (default: $BODY) and prints it (strings bare, other values as JSON).
 jfield() {
-  python3 -c '
+  "$PYTHON" -c '
 import json, sys
 try:
-    d = json.loads(sys.argv[2])
+    d = json.loads(sys.stdin.read())
     v = eval(sys.argv[1], {"d": d, "json": json})
 except Exception as e:
     print("<jfield error: %s>" % e); sys.exit(0)
 print(v if isinstance(v, str) else json.dumps(v, sort_keys=True))
-' "$1" "${2-$BODY}"
+' "$1" <<<"${2-$BODY}"
 }
 
 # expect_status WHAT CODE REASON [MESSAGE]: the last api call answered HTTP CODE

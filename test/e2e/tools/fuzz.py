@@ -7,11 +7,13 @@ CERTDIR holds ca.crt, client.crt and client.key. Every request goes to
 NAMESPACE (or to a malformed URL). Prints one JSON summary line:
 {"total": N, "codes": {"201": n, ...}, "bad": [descriptions of 5xx answers,
 dropped connections and non-Status error bodies]}.
+FUZZ_DUMP=DIR writes the body of each request that got no answer to DIR.
 Standard library only.
 """
 import copy
 import http.client
 import json
+import os
 import random
 import ssl
 import sys
@@ -178,6 +180,7 @@ CTYPES = ["application/json"] * 8 + ["application/yaml", "application/vnd.kubern
                                      "application/json; charset=utf-8", "application/merge-patch+json"]
 
 summary = {"total": 0, "codes": {}, "bad": []}
+previous = "(none)"
 conn = connect()
 for i in range(count):
     plural, doc = rng.choice(KINDS)
@@ -219,10 +222,26 @@ for i in range(count):
         data = resp.read()
         code = resp.status
     except Exception as e:  # a dropped connection or a timeout
-        summary["bad"].append("%s -> connection error %r" % (what, e))
+        # Was it this request, or did the server close the keep-alive
+        # connection after the previous answer? Retry once on a new connection.
         conn.close()
         conn = connect()
-        continue
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read()
+            code = resp.status
+            summary["bad"].append("the server closed the connection after answering %s (no Connection: close)" % previous)
+        except Exception as e2:
+            summary["bad"].append("%s -> connection error %r" % (what, e2))
+            if os.environ.get("FUZZ_DUMP"):
+                with open("%s/bad-%03d.body" % (os.environ["FUZZ_DUMP"], i), "wb") as f:
+                    f.write(body)
+            conn.close()
+            conn = connect()
+            previous = what
+            continue
+    previous = "%s with %d" % (what, code)
     summary["codes"][str(code)] = summary["codes"].get(str(code), 0) + 1
     if code >= 500:
         summary["bad"].append("%s -> %d %s" % (what, code, data[:300]))
