@@ -133,3 +133,15 @@ test_discovery_cluster_info() {
   expect_line "cluster-info" "Kubernetes control plane is running at $SERVER_URL" "$OUT"
   expect_contains "cluster-info hint" "kubectl cluster-info dump" "$OUT"
 }
+
+test_discovery_listen_port_zero() {
+  # --listen 127.0.0.1:0: the kernel picks the port, the kubeconfig names it.
+  local dir=$E2E_WORK/port-zero
+  spawn_server "$dir" 0 || { fail "nanokube server --listen 127.0.0.1:0 did not start: $(tail -3 "$dir/server.log")"; return; }
+  local pid=$SPAWN_PID
+  expect_match "kubeconfig server URL" '^https://127\.0\.0\.1:[1-9][0-9]*$' "$SPAWN_URL"
+  run_ok env KUBECONFIG="$SPAWN_KUBECONFIG" timeout 60 "$KUBECTL_BIN" get ns default -o name
+  expect_eq "kubectl against it" "namespace/default" "$OUT"
+  kill "$pid"; wait "$pid" 2>/dev/null
+  rm -rf "$dir"
+}

@@ -107,7 +107,7 @@ kill_tracked() {
   E2E_PIDS=()
 }
 
-# spawn_server DATA_DIR: starts a `nanokube server` on a free loopback port and
+# spawn_server DATA_DIR [PORT]: starts a `nanokube server` on a free loopback port and
 # sets SPAWN_PID, SPAWN_URL, SPAWN_KUBECONFIG and SPAWN_CERTS (a directory with
 # ca.crt, client.crt and client.key from the kubeconfig). Reusing a data dir
 # restarts the server on the same store (and certificates), on a new port.
@@ -115,9 +115,9 @@ spawn_server() {
   local dir=$1
   mkdir -p "$dir"
   rm -f "$dir/kubeconfig"
-  # Port 0: the kernel picks a free port. E2E_PICK_PORT=1 picks one here instead.
-  local port=0
-  [[ -n "${E2E_PICK_PORT:-}" ]] && port=$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  # A free port picked here (test_discovery_listen_port_zero checks that the
+  # server picks one itself with --listen 127.0.0.1:0).
+  local port=${2:-$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
   "$NANOKUBE" server --data-dir "$dir" --listen "127.0.0.1:$port" >>"$dir/server.log" 2>&1 &
   SPAWN_PID=$!
   track_pid "$SPAWN_PID"
