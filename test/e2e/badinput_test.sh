@@ -277,7 +277,7 @@ test_badinput_protobuf_generators() {
     run_out kubectl get configmap gen -n "$n" -o jsonpath='{.data.a}'
     expect_eq "configmap data" b "$OUT"
   else
-    OUT=$(cat "$E2E_WORK/pb.out")
+    OUT=$(cat "$E2E_WORK/pb.out"); log "    protobuf body refused: $OUT"
     expect_contains "protobuf refused with a hint" "create -f" "$OUT"
     expect_contains "protobuf refused as 415" "UnsupportedMediaType" "$OUT"
     run_fail kubectl get namespace "$n"
