@@ -80,6 +80,24 @@ LinkInfo toLinkInfo(rtnl_link* link) {
   return info;
 }
 
+// The errno behind a libnl code, for the calls that replace the error callback with their
+// own (rtnl_link_get_kernel does); 0 when the code came from libnl itself.
+int errnoOf(int nlError) {
+  switch (-nlError) {
+    case NLE_EXIST: return EEXIST;
+    case NLE_NODEV: return ENODEV;
+    case NLE_OBJ_NOTFOUND: return ENOENT;
+    case NLE_PERM: return EPERM;
+    case NLE_NOACCESS: return EACCES;
+    case NLE_BUSY: return EBUSY;
+    case NLE_INVAL: return EINVAL;
+    case NLE_RANGE: return ERANGE;
+    case NLE_NOADDR: return EADDRNOTAVAIL;
+    case NLE_OPNOTSUPP: return EOPNOTSUPP;
+    default: return 0;
+  }
+}
+
 int recordErrno(sockaddr_nl*, nlmsgerr* err, void* arg) {
   *static_cast<int*>(arg) = -err->error;
   // NL_STOP makes libnl return its own code for this error, as it would without a callback.
@@ -286,7 +304,7 @@ class NetlinkImpl final : public Netlink {
   // Turns a libnl return code into a Result, preferring the kernel's errno when one came.
   Result<void> check(int rc, const std::string& what) {
     if (rc >= 0) return {};
-    int err = lastErrno_;
+    int err = lastErrno_ != 0 ? lastErrno_ : errnoOf(rc);
     if (err == 0) return fail(Code::kInternal, what + ": " + nl_geterror(rc));
     return std::unexpected(kernelError(what, err));
   }
