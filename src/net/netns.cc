@@ -141,6 +141,45 @@ Result<void> deleteNetns(const std::filesystem::path& path) {
   return {};
 }
 
+namespace {
+
+Result<std::filesystem::path> sysctlPath(const std::string& key) {
+  if (!key.starts_with("net/") || key.find("..") != std::string::npos) {
+    return fail(Code::kInvalid, "sysctl " + key + " is not under net/");
+  }
+  return std::filesystem::path("/proc/sys") / key;
+}
+
+}  // namespace
+
+Result<void> writeNetSysctl(int netnsFd, const std::string& key, const std::string& value) {
+  auto path = sysctlPath(key);
+  if (!path) return std::unexpected(path.error());
+  return runInNetns(netnsFd, [&]() -> Result<void> {
+    Fd fd(::open(path->c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd) return sysFail("open " + path->string(), errno);
+    if (::write(fd.get(), value.data(), value.size()) != static_cast<ssize_t>(value.size())) {
+      return sysFail("write " + value + " to " + path->string(), errno);
+    }
+    return {};
+  });
+}
+
+Result<std::string> readNetSysctl(int netnsFd, const std::string& key) {
+  auto path = sysctlPath(key);
+  if (!path) return std::unexpected(path.error());
+  return runInNetns(netnsFd, [&]() -> Result<std::string> {
+    Fd fd(::open(path->c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return sysFail("open " + path->string(), errno);
+    char buf[256];
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0) return sysFail("read " + path->string(), errno);
+    std::string value(buf, static_cast<size_t>(n));
+    while (!value.empty() && value.back() == '\n') value.pop_back();
+    return value;
+  });
+}
+
 namespace detail {
 
 Result<void> runOnNetnsThread(int netnsFd, const std::function<void()>& fn) {

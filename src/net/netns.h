@@ -63,6 +63,12 @@ Result<Fd> openNetns(const std::filesystem::path& path);
 // a process or an open fd still holds it. Missing paths are not an error.
 Result<void> deleteNetns(const std::filesystem::path& path);
 
+// Writes a network sysctl of the namespace `netnsFd`, e.g. ("net/ipv4/ip_forward", "1").
+// Files under /proc/sys/net belong to the namespace of the task that opens them, so the
+// write happens on a thread inside the namespace. `key` is relative to /proc/sys.
+Result<void> writeNetSysctl(int netnsFd, const std::string& key, const std::string& value);
+Result<std::string> readNetSysctl(int netnsFd, const std::string& key);
+
 namespace detail {
 // Runs `fn` on a new thread that has entered the namespace `netnsFd` and joins it.
 // Fails without running `fn` when setns fails.

@@ -74,7 +74,10 @@ std::vector<std::string> staleVeths(const std::vector<LinkInfo>& nodeLinks, cons
 
 Result<void> PodNetwork::ensureBridge() {
   BridgePlan plan = planBridge(config_, ipam_.podCidr());
-  if (auto ok = node_.ensureBridge(plan.name, plan.mtu, plan.mac); !ok) return ok;
+  auto ensured = node_.ensureBridge(plan.name, plan.mtu, plan.mac);
+  // Two pod workers may race to create the bridge; the loser sees EEXIST and checks again.
+  if (!ensured && ensured.error().code == Code::kAlreadyExists) ensured = node_.ensureBridge(plan.name, plan.mtu, plan.mac);
+  if (!ensured) return ensured;
   if (auto ok = tolerateExisting(node_.addAddress(plan.name, plan.address)); !ok) return ok;
   return node_.setUp(plan.name);
 }

@@ -81,6 +81,26 @@ TEST(Netns, ErrorsAreValues) {
   EXPECT_EQ(createNetns(scratch.netnsDir(), "../escape").error().code, Code::kInvalid);
 }
 
+TEST(Netns, SysctlsAreThoseOfTheNamespace) {
+  ScratchNamespaces scratch;
+  int fd = scratch.create("sysctl");
+  ASSERT_GE(fd, 0);
+  auto host = readNetSysctl(-1, "net/ipv4/ip_forward");
+  ASSERT_FALSE(host) << "fd -1 is not a namespace";
+  std::ifstream hostFile("/proc/sys/net/ipv4/ip_forward");
+  std::string hostBefore;
+  hostFile >> hostBefore;
+
+  EXPECT_EQ(*readNetSysctl(fd, "net/ipv4/ip_forward"), "0") << "a new namespace does not forward";
+  ASSERT_TRUE(writeNetSysctl(fd, "net/ipv4/ip_forward", "1"));
+  EXPECT_EQ(*readNetSysctl(fd, "net/ipv4/ip_forward"), "1");
+  std::ifstream hostAfter("/proc/sys/net/ipv4/ip_forward");
+  std::string after;
+  hostAfter >> after;
+  EXPECT_EQ(after, hostBefore) << "the host's sysctl changed";
+  EXPECT_EQ(writeNetSysctl(fd, "kernel/hostname", "x").error().code, Code::kInvalid);
+}
+
 TEST(Netns, InterruptedCreateIsReused) {
   ScratchNamespaces scratch;
   ASSERT_TRUE(ensureNetnsDir(scratch.netnsDir()));
