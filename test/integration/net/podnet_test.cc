@@ -7,6 +7,7 @@
 #include <net/if.h>
 
 #include <algorithm>
+#include <thread>
 
 #include "fixture.h"
 #include "net/netlink.h"
@@ -190,6 +191,19 @@ TEST_F(PodNetworkIntegration, ReconcileRemovesWhatDeadPodsLeft) {
   EXPECT_TRUE(*node_->exists(hostVethName("uid-2")));
   EXPECT_FALSE(ipam_->lookup("uid-1"));
   EXPECT_TRUE(pingFrom(scratch_.path("pod2"), "10.244.1.1"));
+}
+
+TEST_F(PodNetworkIntegration, ConcurrentSetUpsOnAFreshNode) {
+  // Pod workers run in parallel; the first two even race to create the bridge.
+  Result<Ipv4> ip1, ip2;
+  std::thread t1([&] { ip1 = network_->setUp("uid-1", scratch_.fd("pod1")); });
+  std::thread t2([&] { ip2 = network_->setUp("uid-2", scratch_.fd("pod2")); });
+  t1.join();
+  t2.join();
+  ASSERT_TRUE(ip1) << ip1.error().message;
+  ASSERT_TRUE(ip2) << ip2.error().message;
+  EXPECT_NE(*ip1, *ip2);
+  EXPECT_TRUE(pingFrom(scratch_.path("pod1"), ip2->toString()));
 }
 
 TEST_F(PodNetworkIntegration, KernelErrorsNameRequestObjectAndErrno) {
