@@ -295,5 +295,273 @@ TEST(SchemaStrictTest, MessagesMatchKubernetes) {
             "error: unknown field \"spec.foo\"");
 }
 
+// The message checkFieldTypes() returns, or "ok".
+std::string typeError(std::string_view apiVersion, std::string_view kind, const Json& obj,
+                      std::string_view body = {}) {
+  const Result<void> r = checkFieldTypes(resource(apiVersion, kind), obj, body);
+  if (r) return "ok";
+  EXPECT_EQ(r.error().code, Code::kBadRequest);
+  return r.error().message;
+}
+
+Json podWithContainer(const Json& container) {
+  return {{"apiVersion", "v1"},
+          {"kind", "Pod"},
+          {"metadata", {{"name", "p"}}},
+          {"spec", {{"containers", Json::array({container})}}}};
+}
+
+TEST(SchemaTypesTest, AcceptsWellTypedObjects) {
+  for (const char* name : {"nginxpod.json", "onepod-multicontiner01.json",
+                           "onepod-multicontiner02.json", "nginxrc.json", "nginx-rc.json",
+                           "nginxsvc.json"}) {
+    const Json obj = loadTestdata(name);
+    EXPECT_EQ(typeError(obj["apiVersion"].get<std::string>(), obj["kind"].get<std::string>(), obj),
+              "ok")
+        << name;
+  }
+  EXPECT_EQ(typeError("batch/v1", "Job", loadTestdata("job-dpkg.json")), "ok");
+}
+
+TEST(SchemaTypesTest, MetadataNameMustBeAString) {
+  EXPECT_EQ(typeError("v1", "Pod", {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", {{"name", 5}}}}),
+            "Pod in version \"v1\" cannot be handled as a Pod: json: cannot unmarshal number into "
+            "Go struct field ObjectMeta.metadata.name of type string");
+}
+
+TEST(SchemaTypesTest, MapValuesNameTheMapField) {
+  // The text Kubernetes answers (seen verbatim in the wild for a Helm chart).
+  const Json cm = {{"apiVersion", "v1"},
+                   {"kind", "ConfigMap"},
+                   {"metadata", {{"name", "c"}}},
+                   {"data", {{"host", "h"}, {"port", 8080}}}};
+  EXPECT_EQ(typeError("v1", "ConfigMap", cm),
+            "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: json: cannot unmarshal "
+            "number into Go struct field ConfigMap.data of type string");
+  Json pod = podWithContainer({{"name", "c"}, {"image", "i"}});
+  pod["metadata"]["labels"] = {{"app", "x"}, {"tier", 3}};
+  EXPECT_EQ(typeError("v1", "Pod", pod),
+            "Pod in version \"v1\" cannot be handled as a Pod: json: cannot unmarshal number into "
+            "Go struct field ObjectMeta.metadata.labels of type string");
+}
+
+TEST(SchemaTypesTest, ContainersMustBeAList) {
+  const Json pod = {{"apiVersion", "v1"},
+                    {"kind", "Pod"},
+                    {"metadata", {{"name", "p"}}},
+                    {"spec", {{"containers", {{"name", "c"}, {"image", "i"}}}}}};
+  EXPECT_EQ(typeError("v1", "Pod", pod),
+            "Pod in version \"v1\" cannot be handled as a Pod: json: cannot unmarshal object into "
+            "Go struct field PodSpec.spec.containers of type []v1.Container");
+  Json elem = pod;
+  elem["spec"]["containers"] = Json::array({"nginx"});
+  EXPECT_EQ(typeError("v1", "Pod", elem),
+            "Pod in version \"v1\" cannot be handled as a Pod: json: cannot unmarshal string into "
+            "Go struct field PodSpec.spec.containers of type v1.Container");
+  Json spec = pod;
+  spec["spec"] = "x";
+  EXPECT_EQ(typeError("v1", "Pod", spec),
+            "Pod in version \"v1\" cannot be handled as a Pod: json: cannot unmarshal string into "
+            "Go struct field Pod.spec of type v1.PodSpec");
+}
+
+TEST(SchemaTypesTest, IntegerFieldsTakeOnlyIntegralNumbersInRange) {
+  Json svc = Json::parse(R"({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
+    "spec": {"ports": [{"port": "80", "targetPort": "http"}]}})");
+  EXPECT_EQ(typeError("v1", "Service", svc),
+            "Service in version \"v1\" cannot be handled as a Service: json: cannot unmarshal "
+            "string into Go struct field ServicePort.spec.ports.port of type int32");
+  svc["spec"]["ports"][0]["port"] = 80.5;
+  EXPECT_EQ(typeError("v1", "Service", svc),
+            "Service in version \"v1\" cannot be handled as a Service: json: cannot unmarshal "
+            "number 80.5 into Go struct field ServicePort.spec.ports.port of type int32");
+  svc["spec"]["ports"][0]["port"] = 3000000000LL;
+  EXPECT_EQ(typeError("v1", "Service", svc),
+            "Service in version \"v1\" cannot be handled as a Service: json: cannot unmarshal "
+            "number 3000000000 into Go struct field ServicePort.spec.ports.port of type int32");
+  svc["spec"]["ports"][0]["port"] = 80;
+  EXPECT_EQ(typeError("v1", "Service", svc), "ok");
+
+  // The path has every struct field from the top and no list index, as Kubernetes prints it.
+  const Json deploy = Json::parse(R"({"apiVersion": "apps/v1", "kind": "Deployment",
+    "metadata": {"name": "d"}, "spec": {"replicas": 2, "selector": {"matchLabels": {"a": "b"}},
+      "template": {"metadata": {"labels": {"a": "b"}}, "spec": {"containers": [
+        {"name": "c", "image": "i", "ports": [{"containerPort": "8080"}]}]}}}})");
+  EXPECT_EQ(typeError("apps/v1", "Deployment", deploy),
+            "Deployment in version \"v1\" cannot be handled as a Deployment: json: cannot "
+            "unmarshal string into Go struct field ContainerPort.spec.template.spec.containers."
+            "ports.containerPort of type int32");
+
+  // int64 fields take what int32 fields refuse.
+  Json pod = podWithContainer({{"name", "c"}, {"image", "i"}});
+  pod["spec"]["activeDeadlineSeconds"] = 3000000000LL;
+  EXPECT_EQ(typeError("v1", "Pod", pod), "ok");
+  pod["spec"]["activeDeadlineSeconds"] = 3.0;
+  EXPECT_EQ(typeError("v1", "Pod", pod),
+            "Pod in version \"v1\" cannot be handled as a Pod: json: cannot unmarshal number 3.0 "
+            "into Go struct field PodSpec.spec.activeDeadlineSeconds of type int64");
+}
+
+TEST(SchemaTypesTest, BoolAndNamedStringTypes) {
+  EXPECT_EQ(typeError("v1", "Pod", podWithContainer({{"name", "c"}, {"image", "i"}, {"stdin", "true"}})),
+            "Pod in version \"v1\" cannot be handled as a Pod: json: cannot unmarshal string into "
+            "Go struct field Container.spec.containers.stdin of type bool");
+  // Go prints the named type of the field, which the OpenAPI documents do not carry.
+  EXPECT_EQ(typeError("v1", "Pod", podWithContainer({{"name", "c"}, {"image", "i"},
+                                                     {"ports", {{{"containerPort", 80}, {"protocol", 6}}}}})),
+            "Pod in version \"v1\" cannot be handled as a Pod: json: cannot unmarshal number into "
+            "Go struct field ContainerPort.spec.containers.ports.protocol of type v1.Protocol");
+  Json pod = podWithContainer({{"name", "c"}, {"image", "i"}});
+  pod["metadata"]["uid"] = 7;
+  EXPECT_EQ(typeError("v1", "Pod", pod),
+            "Pod in version \"v1\" cannot be handled as a Pod: json: cannot unmarshal number into "
+            "Go struct field ObjectMeta.metadata.uid of type types.UID");
+  EXPECT_EQ(typeError("v1", "Pod", podWithContainer({{"name", "c"}, {"image", "i"},
+                                                     {"securityContext", {{"capabilities", {{"add", {1}}}}}}})),
+            "Pod in version \"v1\" cannot be handled as a Pod: json: cannot unmarshal number into "
+            "Go struct field Capabilities.spec.containers.securityContext.capabilities.add of type "
+            "v1.Capability");
+  EXPECT_EQ(typeError("v1", "Pod", podWithContainer({{"name", "c"}, {"image", "i"},
+                                                     {"resources", {{"limits", "1"}}}})),
+            "Pod in version \"v1\" cannot be handled as a Pod: json: cannot unmarshal string into "
+            "Go struct field ResourceRequirements.spec.containers.resources.limits of type "
+            "v1.ResourceList");
+}
+
+TEST(SchemaTypesTest, IntOrStringTakesStringsAndInt32) {
+  Json svc = Json::parse(R"({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
+    "spec": {"ports": [{"port": 80, "targetPort": "http"}, {"port": 81, "targetPort": 8081}]}})");
+  EXPECT_EQ(typeError("v1", "Service", svc), "ok");
+  // IntOrString decodes with the standard library, whose errors carry no field context.
+  svc["spec"]["ports"][1]["targetPort"] = true;
+  EXPECT_EQ(typeError("v1", "Service", svc),
+            "Service in version \"v1\" cannot be handled as a Service: json: cannot unmarshal bool "
+            "into Go value of type int32");
+  svc["spec"]["ports"][1]["targetPort"] = 1.5;
+  EXPECT_EQ(typeError("v1", "Service", svc),
+            "Service in version \"v1\" cannot be handled as a Service: json: cannot unmarshal "
+            "number 1.5 into Go value of type int32");
+  // Such an error stops the decoder, so it wins over a plain type error seen before it.
+  svc["metadata"]["name"] = 5;
+  EXPECT_EQ(typeError("v1", "Service", svc),
+            "Service in version \"v1\" cannot be handled as a Service: json: cannot unmarshal "
+            "number 1.5 into Go value of type int32");
+}
+
+TEST(SchemaTypesTest, QuantitiesTakeStringsAndNumbers) {
+  const auto pod = [](const Json& limits) {
+    return podWithContainer({{"name", "c"}, {"image", "i"}, {"resources", {{"limits", limits}}}});
+  };
+  EXPECT_EQ(typeError("v1", "Pod", pod({{"cpu", 0.5}, {"memory", "128Mi"}, {"example.com/gpu", 1}})),
+            "ok");
+  EXPECT_EQ(typeError("v1", "Pod", pod({{"cpu", "1e3"}, {"memory", " 1Gi "}})), "ok");
+  const std::string formatWrong =
+      "Pod in version \"v1\" cannot be handled as a Pod: quantities must match the regular "
+      "expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
+  EXPECT_EQ(typeError("v1", "Pod", pod({{"cpu", true}})), formatWrong);
+  EXPECT_EQ(typeError("v1", "Pod", pod({{"cpu", "abc"}})), formatWrong);
+  EXPECT_EQ(typeError("v1", "Pod", pod({{"cpu", ""}})), formatWrong);
+  EXPECT_EQ(typeError("v1", "Pod", pod({{"memory", "1ii"}})),
+            "Pod in version \"v1\" cannot be handled as a Pod: unable to parse quantity's suffix");
+}
+
+TEST(SchemaTypesTest, TimesAndBytes) {
+  Json pod = podWithContainer({{"name", "c"}, {"image", "i"}});
+  pod["metadata"]["creationTimestamp"] = 1700000000;
+  EXPECT_EQ(typeError("v1", "Pod", pod),
+            "Pod in version \"v1\" cannot be handled as a Pod: json: cannot unmarshal number into "
+            "Go value of type string");
+  pod["metadata"]["creationTimestamp"] = "2024-01-01T00:00:00Z";
+  EXPECT_EQ(typeError("v1", "Pod", pod), "ok");
+
+  Json cm = {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", "c"}}},
+             {"binaryData", {{"a", "aGVsbG8="}, {"b", "aGVsbG8h\nd29ybGQ="}}}};
+  EXPECT_EQ(typeError("v1", "ConfigMap", cm), "ok");
+  cm["binaryData"]["b"] = "abc";
+  EXPECT_EQ(typeError("v1", "ConfigMap", cm),
+            "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: illegal base64 data at "
+            "input byte 0");
+  cm["binaryData"]["b"] = "ab=c";
+  EXPECT_EQ(typeError("v1", "ConfigMap", cm),
+            "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: illegal base64 data at "
+            "input byte 2");
+  cm["binaryData"]["b"] = 12;
+  EXPECT_EQ(typeError("v1", "ConfigMap", cm),
+            "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: json: cannot unmarshal "
+            "number into Go struct field ConfigMap.binaryData of type []uint8");
+}
+
+TEST(SchemaTypesTest, NullIsTheZeroValueEverywhere) {
+  const Json pod = Json::parse(R"({"apiVersion": "v1", "kind": "Pod",
+    "metadata": {"name": null, "labels": {"a": null}, "annotations": null},
+    "spec": {"containers": [null, {"name": "c", "image": null, "ports": [null],
+      "resources": {"limits": {"cpu": null}}}], "activeDeadlineSeconds": null},
+    "status": {"startTime": null}})");
+  EXPECT_EQ(typeError("v1", "Pod", pod), "ok");
+}
+
+TEST(SchemaTypesTest, FirstPlainErrorInKeyOrderIsReported) {
+  Json pod = podWithContainer({{"name", 1}, {"image", 2}});
+  pod["metadata"]["namespace"] = false;
+  EXPECT_EQ(typeError("v1", "Pod", pod),
+            "Pod in version \"v1\" cannot be handled as a Pod: json: cannot unmarshal bool into "
+            "Go struct field ObjectMeta.metadata.namespace of type string");
+}
+
+TEST(SchemaTypesTest, ApiVersionAndKindFailBeforeDecoding) {
+  EXPECT_EQ(typeError("v1", "Pod", {{"apiVersion", "v1"}, {"kind", 1}},
+                      R"({"apiVersion":"v1","kind":1})"),
+            "the object provided is unrecognized (must be of type Pod): couldn't get version/kind; "
+            "json parse error: json: cannot unmarshal number into Go struct field .kind of type "
+            "string ({\"apiVersion\":\"v1\",\"kind\":1})");
+  // Without the body, the compact dump stands in for it, cut at 30 bytes as Kubernetes does.
+  EXPECT_EQ(typeError("v1", "Pod", {{"apiVersion", true}, {"kind", "Pod"}, {"metadata", {{"name", "p"}}}}),
+            "the object provided is unrecognized (must be of type Pod): couldn't get version/kind; "
+            "json parse error: json: cannot unmarshal bool into Go struct field .apiVersion of "
+            "type string ({\"apiVersion\":true,\"kind\":\"Pod ...)");
+  // A body that does not start with '{' is summarized as a hex dump.
+  EXPECT_EQ(typeError("v1", "Pod", Json::array({1}), "[1]"),
+            "the object provided is unrecognized (must be of type Pod): couldn't get version/kind; "
+            "json parse error: json: cannot unmarshal array into Go value of type struct { "
+            "APIVersion string \"json:\\\"apiVersion,omitempty\\\"\"; Kind string "
+            "\"json:\\\"kind,omitempty\\\"\" } (00000000  5b 31 5d" +
+                std::string(42, ' ') + "|[1]|\n)");
+}
+
+TEST(SchemaPruneTest, RemovesUnknownFieldsAndKeepsMapsAndFreeForm) {
+  Json pod = Json::parse(R"({"apiVersion": "v1", "kind": "Pod", "bogus": 1,
+    "metadata": {"name": "p", "foo": "x",
+      "labels": {"app": "x", "example.com/foo": "y"},
+      "annotations": {"bar": "z"},
+      "managedFields": [{"manager": "m", "fieldsType": "FieldsV1",
+                         "fieldsV1": {"f:spec": {"f:anything": {}}}, "extra": 1}]},
+    "spec": {"containers": [{"name": "c", "image": "i", "bar": true,
+      "resources": {"limits": {"cpu": "1", "example.com/gpu": 1}}}],
+      "nodeSelector": {"foo": "bar"}}})");
+  const Json want = Json::parse(R"({"apiVersion": "v1", "kind": "Pod",
+    "metadata": {"name": "p",
+      "labels": {"app": "x", "example.com/foo": "y"},
+      "annotations": {"bar": "z"},
+      "managedFields": [{"manager": "m", "fieldsType": "FieldsV1",
+                         "fieldsV1": {"f:spec": {"f:anything": {}}}}]},
+    "spec": {"containers": [{"name": "c", "image": "i",
+      "resources": {"limits": {"cpu": "1", "example.com/gpu": 1}}}],
+      "nodeSelector": {"foo": "bar"}}})");
+  const ResourceInfo& r = resource("v1", "Pod");
+  EXPECT_THAT(unknownFields(r, pod),
+              ElementsAre("bogus", "metadata.foo", "metadata.managedFields[0].extra",
+                          "spec.containers[0].bar"));
+  pruneUnknownFields(r, pod);
+  EXPECT_EQ(pod, want);
+  EXPECT_THAT(unknownFields(r, pod), IsEmpty());
+}
+
+TEST(SchemaPruneTest, LeavesWellFormedObjectsUnchanged) {
+  const Json rc = loadTestdata("nginxrc.json");
+  Json copy = rc;
+  pruneUnknownFields(resource("v1", "ReplicationController"), copy);
+  EXPECT_EQ(copy, rc);
+}
+
 }  // namespace
 }  // namespace nanokube::api
