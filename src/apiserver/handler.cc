@@ -7,6 +7,7 @@
 #include "api/table.h"
 #include "apiserver/discovery.h"
 #include "apiserver/request_info.h"
+#include "apiserver/yaml.h"
 
 namespace nanokube::apiserver {
 
@@ -71,17 +72,16 @@ Result<Json> decodeBody(const HttpRequest& req, const api::ResourceInfo* r) {
   if (type == "application/vnd.kubernetes.protobuf") {
     return fail(Code::kUnsupportedMediaType,
                 "the body of the request was in an unknown format - accepted media types include: "
-                "application/json, application/merge-patch+json, application/strategic-merge-patch+json, "
-                "application/json-patch+json (nanokube does not decode protobuf bodies; create the object "
+                "application/json, application/yaml (nanokube does not decode protobuf bodies; create the object "
                 "from a manifest with `kubectl create -f` or `kubectl apply -f`)");
   }
+  if (type == "application/yaml") return yamlToJson(req.body);
   if (!type.empty() && type != "application/json" && type != "application/merge-patch+json" &&
       type != "application/strategic-merge-patch+json" && type != "application/json-patch+json" &&
       type != "*/*") {
     return fail(Code::kUnsupportedMediaType,
                 fmt::format("the body of the request was in an unknown format - accepted media types include: "
-                            "application/json, application/merge-patch+json, "
-                            "application/strategic-merge-patch+json, application/json-patch+json (got {})",
+                            "application/json, application/yaml (got {})",
                             type));
   }
   Json body = Json::parse(req.body, nullptr, false);
@@ -165,10 +165,16 @@ void WatchQueue::setNotify(std::function<void()> notify) {
   if (pending && notify_) notify_();
 }
 
+std::string dumpJson(const Json& value) {
+  // Request bodies may carry invalid UTF-8 that ends up in a message; replace it
+  // rather than fail to answer.
+  return value.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
 HttpResponse jsonResponse(int status, const Json& body) {
   HttpResponse resp;
   resp.status = status;
-  resp.body = body.dump();
+  resp.body = dumpJson(body);
   return resp;
 }
 
@@ -185,6 +191,18 @@ Handler::Handler(Registry& registry, std::string serverAddress)
     : registry_(registry), serverAddress_(std::move(serverAddress)) {}
 
 HandlerResult Handler::handle(const HttpRequest& req) {
+  // Nothing a client sends may end the connection without an answer: a value of
+  // an unexpected JSON type deep in a body surfaces as a json exception.
+  try {
+    return handleRequest(req);
+  } catch (const Json::exception& e) {
+    return errorResponse(Error{Code::kBadRequest, fmt::format("the request could not be decoded: {}", e.what())});
+  } catch (const std::exception& e) {
+    return errorResponse(Error{Code::kInternal, fmt::format("Internal error occurred: {}", e.what())});
+  }
+}
+
+HandlerResult Handler::handleRequest(const HttpRequest& req) {
   RequestContext ctx;
   splitTarget(req.target, ctx.path, ctx.query);
   if (req.body.size() > kMaxBody) {
@@ -253,7 +271,13 @@ HandlerResult Handler::handleResource(const HttpRequest& req, const std::string&
     if (!w) return errorResponse(w.error());
     HttpResponse resp = jsonResponse(status, w->object);
     for (const auto& warning : w->warnings) {
-      resp.headers.emplace_back("Warning", fmt::format("299 - \"{}\"", warning));
+      // RFC 7234 warn-text is a quoted-string: escape backslashes and quotes.
+      std::string quoted;
+      for (char c : warning) {
+        if (c == '"' || c == '\\') quoted.push_back('\\');
+        quoted.push_back(c);
+      }
+      resp.headers.emplace_back("Warning", fmt::format("299 - \"{}\"", quoted));
     }
     return resp;
   };
@@ -316,7 +340,7 @@ HandlerResult Handler::handleResource(const HttpRequest& req, const std::string&
       } else {
         ev["object"] = std::move(obj);
       }
-      queue->push(ev.dump() + "\n");
+      queue->push(dumpJson(ev) + "\n");
     };
     int64_t start = 0;
     auto watch = registry_.watch(r, ns, *opts, sink, start);
@@ -324,7 +348,7 @@ HandlerResult Handler::handleResource(const HttpRequest& req, const std::string&
       // Kubernetes answers a watch from a compacted revision with 200 and a single
       // ERROR event carrying the 410 Status; clients then relist.
       Json ev = {{"type", "ERROR"}, {"object", toStatus(watch.error())}};
-      stream->queue->push(ev.dump() + "\n");
+      stream->queue->push(dumpJson(ev) + "\n");
       stream->endAfterQueued = true;
       return stream;
     }
@@ -340,7 +364,7 @@ HandlerResult Handler::handleResource(const HttpRequest& req, const std::string&
                     {{"kind", kind},
                      {"apiVersion", apiVersion},
                      {"metadata", {{"resourceVersion", std::to_string(lastRevision->load())}}}}}};
-        return ev.dump() + "\n";
+        return dumpJson(ev) + "\n";
       };
     }
     if (table) stream->contentType = "application/json;as=Table;v=v1;g=meta.k8s.io";

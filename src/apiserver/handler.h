@@ -69,9 +69,12 @@ using HandlerResult = std::variant<HttpResponse, std::shared_ptr<WatchStream>>;
 class Handler {
  public:
   Handler(Registry& registry, std::string serverAddress);
+  // Never throws: every failure becomes a Status answer.
   HandlerResult handle(const HttpRequest& req);
+  void setServerAddress(std::string address) { serverAddress_ = std::move(address); }
 
  private:
+  HandlerResult handleRequest(const HttpRequest& req);
   HandlerResult handleResource(const HttpRequest& req, const std::string& path, const class RequestContext& ctx);
 
   Registry& registry_;
@@ -81,5 +84,7 @@ class Handler {
 // An error as the API answers it: a Status body with the right HTTP code.
 HttpResponse errorResponse(const Error& error);
 HttpResponse jsonResponse(int status, const Json& body);
+// Serializes JSON for the wire, replacing invalid UTF-8 instead of failing.
+std::string dumpJson(const Json& value);
 
 }  // namespace nanokube::apiserver

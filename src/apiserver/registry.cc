@@ -349,6 +349,14 @@ Result<Written> Registry::updateLoaded(const ResourceInfo& r, const std::string&
 
   Json stored = obj;
   stored["metadata"].erase("resourceVersion");
+  Json oldStored = old;
+  oldStored["metadata"].erase("resourceVersion");
+  if (stored == oldStored) {
+    // Kubernetes skips the write of an unchanged object: no new resourceVersion,
+    // no watch event (and kubectl prints "patched (no change)").
+    if (r.kind == "Service") releaseService(obj, &old);
+    return Written{old, {}};
+  }
   auto kv = store_.update(key(r, ns, name), stored.dump(), oldRevision);
   if (!kv) {
     if (r.kind == "Service") releaseService(obj, &old);

@@ -74,8 +74,9 @@ class Registry {
   static Result<std::unique_ptr<Registry>> create(store::Store& store, Options options, Clock clock);
 
   // Creates the namespaces default, kube-system, kube-public and kube-node-lease,
-  // the `kubernetes` Service (10.96.0.1) and its endpoints, when missing.
-  Result<void> bootstrap();
+  // the `kubernetes` Service (10.96.0.1) and its endpoints (the API server's
+  // address and bound port), when missing.
+  Result<void> bootstrap(const std::string& apiServerAddress = "127.0.0.1", int apiServerPort = 6443);
 
   Result<Written> create(const api::ResourceInfo& r, const std::string& ns, Json obj,
                          const WriteOptions& opts, const std::string& subresource = {});

@@ -149,7 +149,9 @@ Result<void> Registry::rebuildAllocations() {
   return {};
 }
 
-Result<void> Registry::bootstrap() {
+Result<void> Registry::bootstrap(const std::string& apiServerAddress, int apiServerPort) {
+  options_.apiServerAddress = apiServerAddress;
+  options_.apiServerPort = apiServerPort;
   const auto* namespaces = api::findResource("", "v1", "namespaces");
   const auto* services = api::findResource("", "v1", "services");
   const auto* endpoints = api::findResource("", "v1", "endpoints");

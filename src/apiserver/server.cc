@@ -73,13 +73,13 @@ Result<void> runServer(const ServerOptions& options) {
   ro.apiServerPort = options.port;
   auto registry = Registry::create(**store, ro, systemNow);
   if (!registry) return std::unexpected(registry.error());
-  if (auto b = (*registry)->bootstrap(); !b) return std::unexpected(b.error());
-
-  std::string address = fmt::format("{}:{}", advertise, options.port);
-  Handler handler(**registry, address);
   net::io_context ioc;
+  Handler handler(**registry, fmt::format("{}:{}", advertise, options.port));
   HttpServer http(ioc, handler, *pki);
   if (auto s = http.start(options.listenAddress, options.port); !s) return s;
+  // With --listen ADDR:0 the port is known only now.
+  handler.setServerAddress(fmt::format("{}:{}", advertise, http.port()));
+  if (auto b = (*registry)->bootstrap(advertise, http.port()); !b) return std::unexpected(b.error());
 
   std::string url = fmt::format("https://{}:{}", advertise, http.port());
   if (auto k = writeKubeconfig(options.dataDir + "/kubeconfig", url, *pki, "nanokube"); !k) return k;

@@ -8,6 +8,7 @@
 
 #include "apiserver/discovery.h"
 #include "apiserver/server.h"
+#include "cmd/commands.h"
 
 using namespace nanokube;
 
@@ -26,7 +27,7 @@ bool parseListen(const std::string& text, std::string& address, int& port) {
   } catch (...) {
     return false;
   }
-  return port > 0 && port < 65536;
+  return port >= 0 && port < 65536;  // 0: a free port, written to the kubeconfig
 }
 
 }  // namespace
@@ -42,11 +43,13 @@ int main(int argc, char** argv) {
   auto* serverCmd = app.add_subcommand("server", "Run the API server (store, REST API, watch) until SIGINT/SIGTERM");
   serverCmd->add_option("--data-dir", server.dataDir, "Directory for the store, certificates and kubeconfig")
       ->required();
-  serverCmd->add_option("--listen", listen, "Address and port to serve HTTPS on")->capture_default_str();
+  serverCmd->add_option("--listen", listen, "Address and port to serve HTTPS on (port 0: any free port)")->capture_default_str();
   serverCmd->add_option("--advertise-address", server.advertiseAddress,
                         "Address clients reach the server at (kubeconfig server URL); default: the listen address");
   serverCmd->add_option("--san", server.extraSans, "Extra IP or DNS name for the serving certificate (repeatable)");
   serverCmd->add_option("--threads", server.threads, "Worker threads (default: one per core)");
+
+  addImageCommands(app);
 
   auto* versionCmd = app.add_subcommand("version", "Print nanokube's version and the Kubernetes API version it serves");
 
