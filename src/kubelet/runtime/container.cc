@@ -128,7 +128,7 @@ Result<std::string> Containers::create(const Sandbox& sandbox, const ContainerSp
   return id;
 }
 
-Result<void> Containers::createFromConfig(const ContainerConfig& config, const fs::path& logPath) {
+Result<int> Containers::createFromConfig(const ContainerConfig& config, const fs::path& logPath) {
   auto spec = ociSpec(config);
   if (!spec) return std::unexpected(spec.error());
   fs::path dir = containerDir(config.id);
@@ -136,7 +136,7 @@ Result<void> Containers::createFromConfig(const ContainerConfig& config, const f
   fs::create_directories(dir, ec);
   if (!logPath.empty()) fs::create_directories(logPath.parent_path(), ec);
   if (ec) return fail(Code::kInternal, "mkdir " + dir.string() + ": " + ec.message());
-  if (auto r = writeFile(dir / "config.json", spec->dump(2)); !r) return r;
+  if (auto r = writeFile(dir / "config.json", spec->dump(2)); !r) return std::unexpected(r.error());
   CreateOptions options;
   options.id = config.id;
   options.bundle = dir;

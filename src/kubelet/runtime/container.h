@@ -107,7 +107,8 @@ class Containers {
   Result<std::string> create(const Sandbox& sandbox, const ContainerSpec& spec);
   // Creates a container from a finished config whose rootfs the caller owns
   // (the pause container's shared read-only root).
-  Result<void> createFromConfig(const ContainerConfig& config, const std::filesystem::path& logPath);
+  // Returns the pid of the container's init process.
+  Result<int> createFromConfig(const ContainerConfig& config, const std::filesystem::path& logPath);
   Result<void> start(std::string_view id);
   Result<ContainerStatus> status(std::string_view id);
   Result<std::vector<ContainerStatus>> list();

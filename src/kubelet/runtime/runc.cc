@@ -125,7 +125,7 @@ bool RuncImpl::monitorAlive(std::string_view id) const {
   return held;
 }
 
-Result<void> RuncImpl::create(const CreateOptions& o) {
+Result<int> RuncImpl::create(const CreateOptions& o) {
   std::error_code ec;
   fs::create_directories(options_.root, ec);
   fs::create_directories(options_.workDir, ec);
@@ -155,7 +155,7 @@ Result<void> RuncImpl::create(const CreateOptions& o) {
   if (!outcome) {
     return fail(outcome.error().code, "runc create " + o.id + ": " + outcome.error().message);
   }
-  if (outcome->runcExitCode == 0 && outcome->containerPid > 0) return {};
+  if (outcome->runcExitCode == 0 && outcome->containerPid > 0) return outcome->containerPid;
 
   std::string message = runcError(readFile(workFile(o.id, ".runc.log")));
   if (message.empty()) message = "exit status " + std::to_string(outcome->runcExitCode);

@@ -66,8 +66,9 @@ class Runc {
   // `runc create`, with the container's stdio passed through to the log files
   // (no terminal) and a monitor recording its exit status. Fails with runc's
   // own message, e.g. `runc create nk-1: exec: "nope": executable file not
-  // found in $PATH`; nothing of a failed create stays behind.
-  virtual Result<void> create(const CreateOptions& options) = 0;
+  // found in $PATH`; nothing of a failed create stays behind. Returns the pid
+  // of the container's init process.
+  virtual Result<int> create(const CreateOptions& options) = 0;
   // `runc start`: the created container runs its process.
   virtual Result<void> start(std::string_view id) = 0;
   // `runc state`; kNotFound when runc does not know the container.
@@ -94,7 +95,7 @@ class RuncImpl : public Runc {
  public:
   explicit RuncImpl(RuncOptions options);
 
-  Result<void> create(const CreateOptions& options) override;
+  Result<int> create(const CreateOptions& options) override;
   Result<void> start(std::string_view id) override;
   Result<ContainerState> state(std::string_view id) override;
   Result<void> kill(std::string_view id, int signal, bool all) override;
@@ -114,7 +115,7 @@ class RuncImpl : public Runc {
 // tests make processes exit or fail on their own with exit() and failNext().
 class RuncFake : public Runc {
  public:
-  Result<void> create(const CreateOptions& options) override;
+  Result<int> create(const CreateOptions& options) override;
   Result<void> start(std::string_view id) override;
   Result<ContainerState> state(std::string_view id) override;
   Result<void> kill(std::string_view id, int signal, bool all) override;

@@ -16,8 +16,8 @@ Result<void> RuncFake::injected(std::string_view operation, std::string_view id)
   return fail(Code::kInternal, std::move(message));
 }
 
-Result<void> RuncFake::create(const CreateOptions& options) {
-  if (auto r = injected("create", options.id); !r) return r;
+Result<int> RuncFake::create(const CreateOptions& options) {
+  if (auto r = injected("create", options.id); !r) return std::unexpected(r.error());
   if (containers_.contains(options.id)) {
     return fail(Code::kAlreadyExists, "runc create " + options.id + ": container with id exists");
   }
@@ -35,8 +35,9 @@ Result<void> RuncFake::create(const CreateOptions& options) {
     }
   }
   entry.options = options;
+  int pid = entry.state.pid;
   containers_.emplace(options.id, std::move(entry));
-  return {};
+  return pid;
 }
 
 Result<void> RuncFake::start(std::string_view id) {

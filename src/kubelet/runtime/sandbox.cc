@@ -190,15 +190,13 @@ Result<Sandbox> Sandboxes::create(const SandboxConfig& config) {
       {std::string(kAnnotationPodUid), config.podUid},
       {std::string(kAnnotationNetns), config.netnsPath},
   };
-  if (auto r = containers_.createFromConfig(c, config.logPath); !r) return cleanup(r.error());
+  auto pid = containers_.createFromConfig(c, config.logPath);
+  if (!pid) return cleanup(pid.error());
+  // runc start returns once the init has passed its exec FIFO, and runc had
+  // already found /pause before create returned; a state call would only cost
+  // another runc start-up.
   if (auto r = containers_.start(sandbox.id); !r) return cleanup(r.error());
-  auto status = containers_.status(sandbox.id);
-  if (!status) return cleanup(status.error());
-  if (status->status != Status::kRunning) {
-    return cleanup({Code::kInternal, "sandbox " + sandbox.id + ": pause exited at once (" +
-                                         std::string(statusName(status->status)) + ")"});
-  }
-  sandbox.pid = status->pid;
+  sandbox.pid = *pid;
   return sandbox;
 }
 

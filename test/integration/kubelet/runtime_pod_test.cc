@@ -2,6 +2,7 @@
 // namespace (proven with real packets over localhost and by namespace inodes),
 // start-up timings, and a delete that leaves nothing. Root only.
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <thread>
@@ -100,6 +101,55 @@ TEST_F(RuntimePod, DeleteLeavesNoMountsStateOrCgroups) {
   EXPECT_EQ(cgroupDirs(sandbox->cgroupParent), std::vector<std::string>{});
   // Idempotent.
   EXPECT_TRUE(sandboxes_->remove(sandbox->id));
+}
+
+// Start-up of a pod (pause + one container) beside two plain `runc run`s of
+// the same busybox root in the same run, the baseline of bench/'s pod start-up
+// figure. Printed, not asserted: the machine's load decides the absolute times.
+TEST_F(RuntimePod, StartupAgainstPlainRunc) {
+  constexpr int kRounds = 3;
+  std::vector<double> pods, plain;
+  for (int i = 0; i < kRounds; ++i) {
+    auto t0 = Clock::now();
+    auto sandbox = sandboxes_->create(podConfig("timed-" + std::to_string(i)));
+    ASSERT_TRUE(sandbox) << sandbox.error().message;
+    std::string id = runContainer(*sandbox, busybox("c" + std::to_string(i), {"true"}));
+    pods.push_back(ms(Clock::now() - t0));
+    ASSERT_FALSE(id.empty());
+    auto exit = containers_->wait(id, 10s);
+    ASSERT_TRUE(exit && *exit);
+    EXPECT_EQ((*exit)->code, 0);
+
+    // The baseline bundle: the same layer as a read-only root, no overlay.
+    ContainerConfig base;
+    base.id = name_ + "-base-" + std::to_string(i);
+    base.args = {"true"};
+    base.env = {std::string(kDefaultPath)};
+    base.rootfs = (dir_ / "layers" / "busybox").string();
+    base.readOnlyRootfs = true;
+    base.networkNamespace = "/run/netns/" + netns_;
+    base.ipcNamespace = base.utsNamespace = std::string(kOwnNamespace);
+    base.cgroupsPath = options_.cgroupRoot + "/" + base.id;
+    base.nofile = effectiveNofile(kDefaultNofile);
+    auto spec = ociSpec(base);
+    ASSERT_TRUE(spec);
+    testing_fs::path bundle = dir_ / base.id;
+    testing_fs::create_directories(bundle);
+    std::ofstream(bundle / "config.json") << spec->dump();
+    std::string root = (dir_ / "runc-baseline").string();
+    auto t1 = Clock::now();
+    for (int run = 0; run < 2; ++run) {
+      std::string runId = base.id + "-" + std::to_string(run);
+      auto r = runProcess({"runc", "--root", root, "run", "--bundle", bundle.string(), runId});
+      ASSERT_TRUE(r && r->exitCode == 0) << (r ? r->err : r.error().message);
+      runProcess({"runc", "--root", root, "delete", "--force", runId});
+    }
+    plain.push_back(ms(Clock::now() - t1));
+  }
+  std::sort(pods.begin(), pods.end());
+  std::sort(plain.begin(), plain.end());
+  std::printf("[ timing ] pod start (pause + 1 container) median %.1f ms; two plain runc runs median %.1f ms\n",
+              pods[kRounds / 2], plain[kRounds / 2]);
 }
 
 TEST_F(RuntimePod, SandboxesAreFoundAgainFromRunc) {

@@ -63,8 +63,7 @@ TEST_F(RuntimeLifecycle, SandboxWritesPodFilesAndStartsPause) {
   ASSERT_TRUE(sandbox) << sandbox.error().message;
   EXPECT_GT(sandbox->pid, 0);
   EXPECT_EQ(sandbox->cgroupParent, "/nanokube-unit-test/pod-uid-1");
-  EXPECT_EQ(runc_.calls(), (std::vector<std::string>{"create " + sandbox->id, "start " + sandbox->id,
-                                                     "state " + sandbox->id}));
+  EXPECT_EQ(runc_.calls(), (std::vector<std::string>{"create " + sandbox->id, "start " + sandbox->id}));
   std::ifstream hostname(sandbox->podDir / "hostname");
   std::string line;
   std::getline(hostname, line);
