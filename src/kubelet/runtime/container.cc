@@ -225,6 +225,8 @@ Result<ExitStatus> Containers::stop(std::string_view id, std::chrono::millisecon
   return **exit;
 }
 
+Result<void> Containers::kill(std::string_view id, int signal) { return runc_.kill(id, signal); }
+
 Result<void> Containers::remove(std::string_view id) {
   if (auto r = runc_.remove(id, true); !r) return r;
   return rootfs_.remove(containerDir(id));

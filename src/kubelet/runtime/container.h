@@ -118,6 +118,8 @@ class Containers {
   // then SIGKILL. A grace of zero or a container that never started gets
   // SIGKILL at once. Returns the exit status (137 after SIGKILL).
   Result<ExitStatus> stop(std::string_view id, std::chrono::milliseconds grace);
+  // Sends a signal to the container's init process (`runc kill`).
+  Result<void> kill(std::string_view id, int signal);
   // Forced runc delete, then the root filesystem and bundle. Idempotent.
   Result<void> remove(std::string_view id);
 

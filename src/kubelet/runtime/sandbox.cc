@@ -1,7 +1,9 @@
 #include "kubelet/runtime/sandbox.h"
 
+#include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -245,10 +247,23 @@ Result<std::vector<ContainerStatus>> Sandboxes::appContainers(std::string_view s
 Result<void> Sandboxes::stop(std::string_view id, std::chrono::milliseconds grace) {
   auto apps = appContainers(id);
   if (!apps) return std::unexpected(apps.error());
-  // Each container gets the whole grace period, as the kubelet stops a pod's
-  // containers in parallel; here they go one after another for simplicity.
+  // The kubelet stops a pod's containers in parallel, each within the pod's
+  // grace period: every container gets SIGTERM first, then all share one
+  // deadline, then whatever still runs gets SIGKILL (through stop with no grace).
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  if (grace.count() > 0) {
+    for (const auto& c : *apps) {
+      if (c.status == Status::kRunning) (void)containers_.kill(c.id, SIGTERM);
+    }
+    for (const auto& c : *apps) {
+      if (c.status == Status::kStopped) continue;
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      auto exit = containers_.wait(c.id, std::max(left, std::chrono::milliseconds(0)));
+      if (!exit) return std::unexpected(exit.error());
+    }
+  }
   for (const auto& c : *apps) {
-    if (auto r = containers_.stop(c.id, grace); !r) return std::unexpected(r.error());
+    if (auto r = containers_.stop(c.id, std::chrono::milliseconds(0)); !r) return std::unexpected(r.error());
   }
   auto pause = containers_.stop(id, grace);
   if (!pause && pause.error().code != Code::kNotFound) return std::unexpected(pause.error());

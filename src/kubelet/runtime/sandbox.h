@@ -41,7 +41,8 @@ class Sandboxes {
   Result<Sandbox> get(std::string_view id);
   // Every sandbox runc knows on this node.
   Result<std::vector<Sandbox>> list();
-  // Stops the pod's app containers (each with grace), then the pause container.
+  // Stops the pod's app containers (SIGTERM to all, one shared grace period,
+  // SIGKILL to the rest), then the pause container.
   Result<void> stop(std::string_view id, std::chrono::milliseconds grace);
   // Removes the pod's app containers, the pause container, the pod directory
   // and the pod's cgroup directories. Idempotent.

@@ -76,14 +76,22 @@ TEST_F(RuntimePod, DeleteLeavesNoMountsStateOrCgroups) {
   auto sandbox = sandboxes_->create(podConfig("gone-pod"));
   ASSERT_TRUE(sandbox) << sandbox.error().message;
   std::string a = runContainer(*sandbox, busybox("a", {"sleep", "1000"}));
-  std::string b = runContainer(*sandbox, busybox("b", {"sh", "-c", "exit 0"}));
+  std::string b = runContainer(*sandbox, busybox("b", {"sleep", "1000"}));
   ASSERT_FALSE(a.empty() || b.empty());
   EXPECT_EQ(mountsUnder(dir_.string()).size(), 2u);  // the two overlays
   EXPECT_FALSE(cgroupDirs(sandbox->cgroupParent + "/" + a).empty());
 
+  // Neither sleep handles SIGTERM: both wait out one shared grace period.
   auto t0 = Clock::now();
   ASSERT_TRUE(sandboxes_->stop(sandbox->id, 2s));
   auto t1 = Clock::now();
+  EXPECT_GE(t1 - t0, 2s);
+  EXPECT_LT(t1 - t0, 3500ms);
+  for (const auto& id : {a, b}) {
+    auto status = containers_->status(id);
+    ASSERT_TRUE(status && status->exit);
+    EXPECT_EQ(status->exit->code, 137);
+  }
   auto removed = sandboxes_->remove(sandbox->id);
   auto t2 = Clock::now();
   ASSERT_TRUE(removed) << removed.error().message;

@@ -211,6 +211,28 @@ TEST_F(RuntimeLifecycle, ZeroGraceAndNeverStartedGetSigkill) {
   for (const auto& call : runc_.calls()) EXPECT_FALSE(call.ends_with(" 15")) << call;
 }
 
+TEST_F(RuntimeLifecycle, PodStopSharesOneGracePeriod) {
+  Containers containers(runc_, rootfs_, options_);
+  Sandboxes sandboxes(containers);
+  auto sandbox = sandboxes.create(podConfig());
+  auto a = containers.create(*sandbox, appSpec("a"));
+  auto b = containers.create(*sandbox, appSpec("b"));
+  ASSERT_TRUE(a && b && containers.start(*a) && containers.start(*b));
+  runc_.ignoreSignal(*a, SIGTERM);
+  runc_.ignoreSignal(*b, SIGTERM);
+  ASSERT_TRUE(sandboxes.stop(sandbox->id, 20ms));
+  std::vector<std::string> kills;
+  for (const auto& call : runc_.calls()) {
+    if (call.starts_with("kill")) kills.push_back(call);
+  }
+  // Both get SIGTERM before either gets SIGKILL; the pause container goes last.
+  EXPECT_EQ(kills, (std::vector<std::string>{"kill " + *a + " 15", "kill " + *b + " 15", "kill " + *a + " 9",
+                                             "kill " + *b + " 9", "kill " + sandbox->id + " 15"}));
+  auto status = containers.status(*a);
+  ASSERT_TRUE(status && status->exit);
+  EXPECT_EQ(status->exit->code, 137);
+}
+
 TEST_F(RuntimeLifecycle, RemoveSandboxRemovesEverythingOfThePod) {
   Containers containers(runc_, rootfs_, options_);
   Sandboxes sandboxes(containers);
