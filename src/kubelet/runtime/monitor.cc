@@ -1,6 +1,7 @@
 #include "kubelet/runtime/monitor.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -94,6 +95,18 @@ void closeAllExcept(const int* keep, int count) {
   close_range(from, ~0U, 0);
 }
 
+// An ignored SIGCHLD would make the kernel reap the container behind the
+// monitor's back, and an ignored or blocked signal survives exec into runc and
+// the container; so every disposition and the mask go back to the defaults.
+void resetSignals() {
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig) sigaction(sig, &dfl, nullptr);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
 struct ChildArgs {
   char* const* argv;
   const char* runcPath;
@@ -108,6 +121,7 @@ struct ChildArgs {
   // The container's init is re-parented to the nearest subreaper once runc
   // exits; being that subreaper is what lets the monitor wait() for it.
   prctl(PR_SET_CHILD_SUBREAPER, 1);
+  resetSignals();
   int lock = open(a.lockFile, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (lock >= 0) flock(lock, LOCK_EX);
   int keep[] = {a.devNull, a.out, a.err, a.report, lock};

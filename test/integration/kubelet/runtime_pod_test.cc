@@ -177,6 +177,21 @@ TEST_F(RuntimePod, SandboxesAreFoundAgainFromRunc) {
     EXPECT_EQ(s.netnsPath, want.netnsPath);
     EXPECT_EQ(s.cgroupParent, want.cgroupParent);
   }
+
+  // Removing running pods without stopping them first kills and cleans all.
+  std::string app = runContainer(*first, busybox("app", {"sleep", "1000"}));
+  ASSERT_FALSE(app.empty());
+  for (const auto& s : *listed) {
+    auto removed = sandboxes.remove(s.id);
+    ASSERT_TRUE(removed) << removed.error().message;
+  }
+  EXPECT_TRUE(mountsUnder(dir_.string()).empty());
+  auto all = runc.list();
+  ASSERT_TRUE(all);
+  EXPECT_TRUE(all->empty());
+  EXPECT_TRUE(testing_fs::is_empty(options_.dataDir / "monitor"));
+  EXPECT_TRUE(cgroupDirs(first->cgroupParent).empty());
+  EXPECT_TRUE(cgroupDirs(second->cgroupParent).empty());
 }
 
 }  // namespace
