@@ -1,0 +1,14 @@
+#pragma once
+// Subcommands that live in their own files; main.cc wires each in with one call.
+
+#include <CLI/CLI.hpp>
+
+namespace nanokube {
+
+// `nanokube image import FILE... | ls | tag SOURCE TARGET | rm REF...`, each with
+// `--store DIR`: the node's local image store (see src/kubelet/images/README.md).
+// The commands run from CLI11 callbacks during parsing and report failure by throwing
+// CLI::RuntimeError with the exit code, which CLI11_PARSE turns into main's return value.
+void addImageCommands(CLI::App& app);
+
+}  // namespace nanokube
