@@ -9,7 +9,6 @@
 #include "apiserver/discovery.h"
 #include "apiserver/server.h"
 #include "cmd/commands.h"
-#include "cmd/commands.h"
 
 using namespace nanokube;
 
@@ -49,8 +48,6 @@ int main(int argc, char** argv) {
                         "Address clients reach the server at (kubeconfig server URL); default: the listen address");
   serverCmd->add_option("--san", server.extraSans, "Extra IP or DNS name for the serving certificate (repeatable)");
   serverCmd->add_option("--threads", server.threads, "Worker threads (default: one per core)");
-
-  addImageCommands(app);
 
   addImageCommands(app);
 
