@@ -157,9 +157,12 @@ Result<ContainerStatus> Containers::status(std::string_view id) {
   if (!state) return std::unexpected(state.error());
   ContainerStatus s{state->id, state->status, state->pid, std::nullopt, state->annotations};
   if (s.status == Status::kStopped) {
+    // A stopped container whose monitor died first has no exit status; it is
+    // reported as stopped without one (the agent shows it as Unknown) rather
+    // than failing the whole status call.
     auto exit = runc_.exitStatus(id);
-    if (!exit) return std::unexpected(exit.error());
-    s.exit = *exit;
+    if (!exit && exit.error().code != Code::kUnavailable) return std::unexpected(exit.error());
+    if (exit) s.exit = *exit;
   }
   return s;
 }

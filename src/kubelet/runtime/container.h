@@ -93,7 +93,9 @@ struct ContainerStatus {
   std::string id;
   Status status = Status::kUnknown;
   int pid = 0;
-  std::optional<ExitStatus> exit;  // set once stopped
+  // Set once stopped; stays empty for a stopped container whose monitor was
+  // killed before it could record the exit (exit code unknown).
+  std::optional<ExitStatus> exit;
   std::map<std::string, std::string> annotations;
 };
 
