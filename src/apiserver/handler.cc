@@ -15,6 +15,15 @@ namespace {
 
 constexpr size_t kMaxBody = 3 * 1024 * 1024;  // Kubernetes' MaxRequestBodyBytes
 
+constexpr const char* kTableContentType = "application/json;as=Table;v=v1;g=meta.k8s.io";
+
+// A Table answer carries the negotiated media type, as Kubernetes sends it.
+HttpResponse tableResponse(const Json& table) {
+  HttpResponse resp = jsonResponse(200, table);
+  resp.contentType = kTableContentType;
+  return resp;
+}
+
 bool wantsTable(const std::string& accept) { return accept.find("as=Table") != std::string::npos; }
 
 api::IncludeObject includeObjectOf(const Query& q) {
@@ -93,9 +102,13 @@ Result<Json> decodeBody(const HttpRequest& req, const api::ResourceInfo* r) {
     } catch (const Json::parse_error& e) {
       detail = e.what();
     }
+    // The decoder could not even read apiVersion/kind (transformDecodeError in
+    // k8s.io/apiserver/pkg/endpoints/handlers/rest.go).
     if (r != nullptr) {
-      return fail(Code::kBadRequest, fmt::format("{} in version \"{}\" cannot be handled as a {}: {}", r->kind,
-                                                 r->version, r->kind, detail));
+      return fail(Code::kBadRequest,
+                  fmt::format("the object provided is unrecognized (must be of type {}): couldn't get version/kind; "
+                              "json parse error: {}",
+                              r->kind, detail));
     }
     return fail(Code::kBadRequest, "couldn't get version/kind; json parse error: " + detail);
   }
@@ -286,7 +299,7 @@ HandlerResult Handler::handleResource(const HttpRequest& req, const std::string&
     if (wantsTable(accept) && ri.subresource.empty()) {
       std::vector<const Json*> one{&*obj};
       Json meta = {{"resourceVersion", (*obj)["metadata"].value("resourceVersion", "")}};
-      return jsonResponse(200, api::toTable(r, one, meta, registry_.now(), includeObjectOf(ctx.query)));
+      return tableResponse(api::toTable(r, one, meta, registry_.now(), includeObjectOf(ctx.query)));
     }
     return jsonResponse(200, *obj);
   };
@@ -305,15 +318,18 @@ HandlerResult Handler::handleResource(const HttpRequest& req, const std::string&
   if (ri.verb == "list") {
     auto opts = listOptionsOf(r, ctx.query);
     if (!opts) return errorResponse(opts.error());
+    if (!wantsTable(accept)) {
+      auto text = registry_.listJson(r, ns, *opts);
+      if (!text) return errorResponse(text.error());
+      HttpResponse resp;
+      resp.body = std::move(*text);
+      return resp;
+    }
     auto list = registry_.list(r, ns, *opts);
     if (!list) return errorResponse(list.error());
-    if (wantsTable(accept)) {
-      std::vector<const Json*> objs;
-      for (const auto& item : (*list)["items"]) objs.push_back(&item);
-      return jsonResponse(200, api::toTable(r, objs, (*list)["metadata"], registry_.now(),
-                                            includeObjectOf(ctx.query)));
-    }
-    return jsonResponse(200, *list);
+    std::vector<const Json*> objs;
+    for (const auto& item : (*list)["items"]) objs.push_back(&item);
+    return tableResponse(api::toTable(r, objs, (*list)["metadata"], registry_.now(), includeObjectOf(ctx.query)));
   }
 
   if (ri.verb == "watch") {
@@ -328,19 +344,20 @@ HandlerResult Handler::handleResource(const HttpRequest& req, const std::string&
     auto firstRow = std::make_shared<std::atomic<bool>>(true);
     Registry* reg = &registry_;
     const api::ResourceInfo* rp = &r;
-    auto sink = [=](const char* type, Json obj) {
-      std::string rv = obj["metadata"].value("resourceVersion", "0");
+    auto sink = [=](const char* type, const SharedObject& obj) {
+      std::string rv = obj.object()["metadata"].value("resourceVersion", "0");
       lastRevision->store(std::atoll(rv.c_str()));
-      Json ev = {{"type", type}};
       if (table) {
-        std::vector<const Json*> one{&obj};
+        std::vector<const Json*> one{&obj.object()};
         // Kubernetes sends the column definitions with the first event only.
         bool first = firstRow->exchange(false);
-        ev["object"] = api::toTable(*rp, one, Json{{"resourceVersion", rv}}, reg->now(), include, first);
+        Json ev = {{"type", type},
+                   {"object", api::toTable(*rp, one, Json{{"resourceVersion", rv}}, reg->now(), include, first)}};
+        queue->push(dumpJson(ev) + "\n");
       } else {
-        ev["object"] = std::move(obj);
+        // The object's text is shared by every watcher of the event.
+        queue->push(fmt::format("{{\"type\":\"{}\",\"object\":{}}}\n", type, obj.json()));
       }
-      queue->push(dumpJson(ev) + "\n");
     };
     int64_t start = 0;
     auto watch = registry_.watch(r, ns, *opts, sink, start);
@@ -367,7 +384,7 @@ HandlerResult Handler::handleResource(const HttpRequest& req, const std::string&
         return dumpJson(ev) + "\n";
       };
     }
-    if (table) stream->contentType = "application/json;as=Table;v=v1;g=meta.k8s.io";
+    if (table) stream->contentType = kTableContentType;
     return stream;
   }
 

@@ -3,6 +3,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <array>
 #include <chrono>
 #include <fstream>
 #include <random>
@@ -149,6 +150,30 @@ struct HttpServer::Impl {
     auto ex = co_await net::this_coro::executor;
     auto wake = std::make_shared<net::steady_timer>(ex);
     watch->queue->setNotify([wake, ex] { net::post(ex, [wake] { wake->cancel(); }); });
+    // A read alongside the writes notices a client that went away (EOF or an
+    // error) while the watch is idle; the connection is not reused afterwards.
+    // The handler outlives this frame (it completes with an error once the
+    // connection is closed), so it shares its state and never re-arms after `done`.
+    struct Reader {
+      bool closed = false;
+      bool done = false;
+      std::array<char, 512> scratch;
+    };
+    auto reader = std::make_shared<Reader>();
+    auto* s = &stream;
+    auto onRead = std::make_shared<std::function<void(beast::error_code, size_t)>>();
+    *onRead = [reader, wake, s, weak = std::weak_ptr(onRead)](beast::error_code ec, size_t) {
+      if (ec) {
+        reader->closed = true;
+        wake->cancel();
+        return;
+      }
+      auto self = weak.lock();
+      if (reader->done || !self) return;
+      s->async_read_some(net::buffer(reader->scratch), [self](beast::error_code e, size_t n) { (*self)(e, n); });
+    };
+    stream.async_read_some(net::buffer(reader->scratch), [onRead](beast::error_code e, size_t n) { (*onRead)(e, n); });
+    auto closed = std::shared_ptr<bool>(reader, &reader->closed);
     // Without timeoutSeconds Kubernetes ends a watch after a random 30-60 minutes
     // (min-request-timeout 1800s), so that clients rebalance.
     int seconds = watch->timeoutSeconds > 0 ? watch->timeoutSeconds : 1800 + static_cast<int>(rng() % 1800);
@@ -162,7 +187,7 @@ struct HttpServer::Impl {
         co_await net::async_write(stream, http::make_chunk(net::buffer(batch)), use_awaitable);
         continue;
       }
-      if (watch->endAfterQueued) break;
+      if (watch->endAfterQueued || *closed) break;
       auto now = std::chrono::steady_clock::now();
       if (now >= deadline) break;
       if (watch->bookmark && now >= nextBookmark) {
@@ -176,6 +201,8 @@ struct HttpServer::Impl {
       co_await wake->async_wait(net::redirect_error(use_awaitable, ec));
     }
     watch->queue->setNotify(nullptr);
+    reader->done = true;
+    if (*closed) throw beast::system_error(net::error::eof);
     co_await net::async_write(stream, http::make_chunk_last(), use_awaitable);
   }
 
@@ -210,8 +237,7 @@ struct HttpServer::Impl {
         }
         if (auto* watch = std::get_if<std::shared_ptr<WatchStream>>(&result)) {
           co_await streamWatch(stream, *watch, msg.version());
-          if (!msg.keep_alive()) break;
-          continue;
+          break;
         }
         bool keepAlive = msg.keep_alive();
         co_await writeResponse(stream, std::get<HttpResponse>(result), msg.version(), keepAlive,

@@ -1,5 +1,7 @@
 #include "apiserver/registry.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "api/defaults.h"
@@ -165,12 +167,16 @@ Result<void> Registry::checkBody(const ResourceInfo& r, const std::string& ns, c
   return {};
 }
 
-Result<std::vector<std::string>> Registry::checkFields(const ResourceInfo& r, const Json& obj,
-                                                       const WriteOptions& opts) {
+// The decoder's checks, in Kubernetes' order: values of the wrong type fail the
+// request; unknown fields fail it under Strict, are reported under Warn, and are
+// dropped (never stored) under Warn and Ignore.
+Result<std::vector<std::string>> Registry::checkFields(const ResourceInfo& r, Json& obj, const WriteOptions& opts) {
   std::vector<std::string> warnings;
-  if (opts.fieldValidation == FieldValidation::kIgnore) return warnings;
+  if (auto t = api::checkFieldTypes(r, obj); !t) return std::unexpected(t.error());
   std::vector<std::string> unknown = api::unknownFields(r, obj);
   if (unknown.empty()) return warnings;
+  if (opts.fieldValidation != FieldValidation::kStrict) api::pruneUnknownFields(r, obj);
+  if (opts.fieldValidation == FieldValidation::kIgnore) return warnings;
   if (opts.fieldValidation == FieldValidation::kStrict) return std::unexpected(api::strictDecodingError(r, unknown));
   for (const auto& f : unknown) warnings.push_back(fmt::format("unknown field \"{}\"", f));
   return warnings;
@@ -224,7 +230,11 @@ Result<Written> Registry::create(const ResourceInfo& r, const std::string& ns, J
   if (r.kind == "Service") {
     if (auto a = allocateService(obj, nullptr); !a) return std::unexpected(a.error());
   }
-  if (opts.dryRun) return Written{std::move(obj), std::move(*warnings)};
+  if (opts.dryRun) {
+    // A dry run shows the values it would allocate but keeps none.
+    if (r.kind == "Service") releaseService(obj, nullptr);
+    return Written{std::move(obj), std::move(*warnings)};
+  }
 
   Json stored = obj;
   stored["metadata"].erase("resourceVersion");
@@ -326,6 +336,7 @@ Result<Written> Registry::updateLoaded(const ResourceInfo& r, const std::string&
     if (old.contains("status")) obj["status"] = old["status"];
     else obj.erase("status");
   }
+  if (r.kind == "Service" && subresource.empty()) keepAllocatedValues(obj, old);
   api::applyDefaults(r, obj);
   if (tracksGeneration(r) && subresource.empty()) {
     Json a = obj.contains("spec") ? obj["spec"] : Json();
@@ -333,6 +344,7 @@ Result<Written> Registry::updateLoaded(const ResourceInfo& r, const std::string&
     if (a != b) obj["metadata"]["generation"] = oldMeta.value("generation", 0) + 1;
   }
   if (auto v = api::validateObject(r, obj, &old); !v) return std::unexpected(v.error());
+  if (auto f = checkNewFinalizers(r, obj, old); !f) return std::unexpected(f.error());
   if (r.kind == "Service" && subresource.empty()) {
     if (auto a = allocateService(obj, &old); !a) return std::unexpected(a.error());
   }
@@ -341,7 +353,10 @@ Result<Written> Registry::updateLoaded(const ResourceInfo& r, const std::string&
   // An object being deleted whose last finalizer is gone is removed now.
   bool deleting = obj["metadata"].contains("deletionTimestamp");
   bool noFinalizers = !obj["metadata"].contains("finalizers") || obj["metadata"]["finalizers"].empty();
-  if (deleting && noFinalizers && r.kind != "Pod" && r.kind != "Namespace") {
+  // A pod in its grace period waits for its node's agent, which deletes it with
+  // grace 0 once the containers stopped.
+  bool graceOver = r.kind != "Pod" || obj["metadata"].value("deletionGracePeriodSeconds", 0) == 0;
+  if (deleting && noFinalizers && graceOver && r.kind != "Namespace") {
     auto gone = finishDelete(r, ns, name, obj, oldRevision, "Background");
     if (!gone) return std::unexpected(gone.error());
     return Written{*gone, {}};
@@ -372,6 +387,33 @@ Result<Written> Registry::updateLoaded(const ResourceInfo& r, const std::string&
   if (r.kind == "Service") releaseService(old, &obj);
   obj["metadata"]["resourceVersion"] = std::to_string(kv->modRevision);
   return Written{std::move(obj), {}};
+}
+
+// While an object is being deleted its finalizers may only go, never grow
+// (ValidateObjectMetaUpdate in apimachinery's validation).
+Result<void> Registry::checkNewFinalizers(const ResourceInfo& r, const Json& obj, const Json& old) {
+  if (!old["metadata"].contains("deletionTimestamp")) return {};
+  const Json oldList = old["metadata"].value("finalizers", Json::array());
+  const Json newList = obj["metadata"].value("finalizers", Json::array());
+  std::vector<std::string> added;
+  for (const auto& f : newList) {
+    if (f.is_string() && std::find(oldList.begin(), oldList.end(), f) == oldList.end()) {
+      added.push_back(f.get<std::string>());
+    }
+  }
+  if (added.empty()) return {};
+  std::string list;
+  for (const auto& a : added) list += (list.empty() ? "" : ", ") + fmt::format("\"{}\"", a);
+  std::string msg = fmt::format("Forbidden: no new finalizers can be added if the object is being deleted, found "
+                                "new finalizers []string{{{}}}",
+                                list);
+  std::string name = api::nameOf(obj);
+  return fail(Code::kInvalid, fmt::format("{} \"{}\" is invalid: metadata.finalizers: {}", r.kind, name, msg),
+              Json{{"name", name},
+                   {"kind", r.kind},
+                   {"causes", Json::array({{{"reason", "FieldValueForbidden"},
+                                            {"message", msg},
+                                            {"field", "metadata.finalizers"}}})}});
 }
 
 Result<Written> Registry::patch(const ResourceInfo& r, const std::string& ns, const std::string& name,

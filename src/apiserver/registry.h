@@ -9,6 +9,7 @@
 // Thread-safety: every method may be called from any thread.
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,6 +18,7 @@
 #include "api/resources.h"
 #include "api/selector.h"
 #include "apiserver/allocator.h"
+#include "apiserver/watch_hub.h"
 #include "common/error.h"
 #include "common/time.h"
 #include "store/store.h"
@@ -58,8 +60,13 @@ struct Written {
 enum class PatchType { kMerge, kStrategic, kJson };
 
 // A watch event as delivered: type ADDED / MODIFIED / DELETED and the object with
-// its resourceVersion set.
-using WatchSink = std::function<void(const char* type, Json object)>;
+// its resourceVersion set, shared with the other watchers of the same event.
+using WatchSink = std::function<void(const char* type, const SharedObject& object)>;
+
+// Inserts "resourceVersion":"<revision>" into the top-level metadata of an
+// object's JSON text without parsing it; nullopt when the text has no metadata
+// object. Exposed for tests.
+std::optional<std::string> withResourceVersion(std::string_view json, int64_t revision);
 
 class Registry {
  public:
@@ -84,6 +91,9 @@ class Registry {
                    const std::string& subresource = {});
   // Returns {"kind":"<Kind>List","apiVersion":...,"metadata":{"resourceVersion":...},"items":[...]}.
   Result<Json> list(const api::ResourceInfo& r, const std::string& ns, const ListOptions& opts);
+  // The same List as JSON text, built from the stored bytes without parsing them
+  // when no selector needs the objects (a list is the API's heaviest read).
+  Result<std::string> listJson(const api::ResourceInfo& r, const std::string& ns, const ListOptions& opts);
   Result<Written> update(const api::ResourceInfo& r, const std::string& ns, const std::string& name,
                          Json obj, const WriteOptions& opts, const std::string& subresource = {});
   Result<Written> patch(const api::ResourceInfo& r, const std::string& ns, const std::string& name,
@@ -107,6 +117,14 @@ class Registry {
  private:
   Registry(store::Store& store, Options options, Clock clock, Ipv4Cidr cidr);
 
+  struct ListMeta {
+    int64_t resourceVersion = 0;
+    std::string continueToken;
+  };
+  // Reads the matching keys page by page; `take` says whether an item counted.
+  Result<ListMeta> listEach(const api::ResourceInfo& r, const std::string& ns, const ListOptions& opts,
+                            const std::function<bool(const store::KeyValue&)>& take);
+
   std::string key(const api::ResourceInfo& r, const std::string& ns, const std::string& name) const;
   std::string prefix(const api::ResourceInfo& r, const std::string& ns) const;
   Json decode(const store::KeyValue& kv) const;
@@ -115,8 +133,8 @@ class Registry {
   Result<void> checkNamespace(const api::ResourceInfo& r, const std::string& ns, bool forCreate);
   Result<void> checkBody(const api::ResourceInfo& r, const std::string& ns, const Json& obj,
                          const std::string& urlName);
-  Result<std::vector<std::string>> checkFields(const api::ResourceInfo& r, const Json& obj,
-                                               const WriteOptions& opts);
+  Result<std::vector<std::string>> checkFields(const api::ResourceInfo& r, Json& obj, const WriteOptions& opts);
+  Result<void> checkNewFinalizers(const api::ResourceInfo& r, const Json& obj, const Json& old);
   Result<Written> updateLoaded(const api::ResourceInfo& r, const std::string& ns, const std::string& name,
                                Json obj, const Json& old, int64_t oldRevision, const WriteOptions& opts,
                                const std::string& subresource);
@@ -128,10 +146,16 @@ class Registry {
   // Services: allocation of cluster IPs and node ports (registry_service.cc).
   Result<void> allocateService(Json& svc, const Json* old);
   void releaseService(const Json& svc, const Json* keep);
+  // An update that leaves out allocated values keeps them (patchAllocatedValues
+  // in pkg/registry/core/service/strategy.go): `kubectl replace -f` works.
+  void keepAllocatedValues(Json& svc, const Json& old);
   Result<void> rebuildAllocations();
 
   // Scale subresource (autoscaling/v1 Scale).
   Json toScale(const api::ResourceInfo& r, const Json& obj) const;
+
+  // The shared watch of a resource, started on first use.
+  Result<WatchHub*> hub(const api::ResourceInfo& r);
 
   std::string newUid();
   std::string randomSuffix();
@@ -141,6 +165,8 @@ class Registry {
   Clock clock_;
   IpAllocator serviceIps_;
   PortAllocator nodePorts_;
+  std::mutex hubsMu_;
+  std::map<std::string, std::unique_ptr<WatchHub>> hubs_;
   std::mutex rngMu_;
   std::mt19937_64 rng_;
 };

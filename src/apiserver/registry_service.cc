@@ -127,6 +127,42 @@ Result<void> Registry::allocateService(Json& svc, const Json* old) {
   return {};
 }
 
+void Registry::keepAllocatedValues(Json& svc, const Json& old) {
+  Json& spec = svc["spec"];
+  if (!spec.is_object()) return;
+  const Json& oldSpec = old["spec"];
+  // Fields that only make sense for the old type go with it (dropTypeDependentFields
+  // in pkg/registry/core/service/strategy.go), unless the client changed them.
+  std::string type = spec.value("type", "ClusterIP");
+  bool external = type == "NodePort" || type == "LoadBalancer";
+  if (!external && usesNodePorts(old)) {
+    for (const char* f : {"externalTrafficPolicy", "healthCheckNodePort"}) {
+      if (spec.contains(f) && oldSpec.contains(f) && spec[f] == oldSpec[f]) spec.erase(f);
+    }
+  }
+  if (type != "LoadBalancer" && oldSpec.value("type", "") == "LoadBalancer") {
+    for (const char* f : {"allocateLoadBalancerNodePorts", "loadBalancerClass"}) {
+      if (spec.contains(f) && oldSpec.contains(f) && spec[f] == oldSpec[f]) spec.erase(f);
+    }
+  }
+  bool wasExternalName = oldSpec.value("type", "ClusterIP") == "ExternalName";
+  bool isExternalName = spec.value("type", "ClusterIP") == "ExternalName";
+  if (!wasExternalName && !isExternalName) {
+    if (spec.value("clusterIP", "").empty() && oldSpec.contains("clusterIP")) spec["clusterIP"] = oldSpec["clusterIP"];
+    if ((!spec.contains("clusterIPs") || spec["clusterIPs"].empty()) && oldSpec.contains("clusterIPs")) {
+      spec["clusterIPs"] = oldSpec["clusterIPs"];
+    }
+  }
+  if (usesNodePorts(svc) && spec.contains("ports") && spec["ports"].is_array()) {
+    for (auto& port : spec["ports"]) {
+      if (port.is_object() && port.value("nodePort", 0) == 0) {
+        int prev = previousNodePort(&old, port);
+        if (prev != 0) port["nodePort"] = prev;
+      }
+    }
+  }
+}
+
 void Registry::releaseService(const Json& svc, const Json* keep) {
   std::string ip = clusterIpOf(svc);
   if (!ip.empty() && ip != "None" && (keep == nullptr || clusterIpOf(*keep) != ip)) serviceIps_.release(ip);
