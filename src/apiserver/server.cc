@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "apiserver/endpoints_loop.h"
 #include "apiserver/handler.h"
 #include "apiserver/http_server.h"
 #include "apiserver/pki.h"
@@ -80,6 +81,8 @@ Result<void> runServer(const ServerOptions& options) {
   // With --listen ADDR:0 the port is known only now.
   handler.setServerAddress(fmt::format("{}:{}", advertise, http.port()));
   if (auto b = (*registry)->bootstrap(advertise, http.port()); !b) return std::unexpected(b.error());
+  EndpointsLoop endpoints(**registry);
+  if (auto e = endpoints.start(); !e) return std::unexpected(e.error());
 
   std::string url = fmt::format("https://{}:{}", advertise, http.port());
   if (auto k = writeKubeconfig(options.dataDir + "/kubeconfig", url, *pki, "nanokube"); !k) return k;
