@@ -61,6 +61,9 @@ enum class PatchType { kMerge, kStrategic, kJson };
 
 // A watch event as delivered: type ADDED / MODIFIED / DELETED and the object with
 // its resourceVersion set, shared with the other watchers of the same event.
+// Contract: a sink only queues the event. It runs on the resource's watch-hub
+// thread (or the store's writer thread) with locks held; calling back into the
+// Registry from a sink deadlocks.
 using WatchSink = std::function<void(const char* type, const SharedObject& object)>;
 
 // Inserts "resourceVersion":"<revision>" into the top-level metadata of an
