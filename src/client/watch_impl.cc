@@ -6,6 +6,7 @@
 
 #include <array>
 #include <atomic>
+#include <limits>
 #include <thread>
 
 #include <fmt/format.h>
@@ -57,7 +58,9 @@ Result<void> runWatch(WatchState& s, const WatchCallback& callback) {
   if (s.stopped) return {};
 
   http::response_parser<http::buffer_body> parser;
-  parser.body_limit(boost::none);
+  // Not boost::none: Boost 1.74 compares a Content-Length against an empty
+  // optional limit as "greater" and fails every non-chunked answer.
+  parser.body_limit(std::numeric_limits<std::uint64_t>::max());
   beast::error_code ec;
   auto& tcpStream = beast::get_lowest_layer(conn.stream());
   tcpStream.expires_at(start + s.setup.requestTimeout);
