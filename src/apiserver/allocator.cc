@@ -123,4 +123,76 @@ bool PortAllocator::isAllocated(int port) const {
   return port >= first_ && port <= last_ && used_[port - first_];
 }
 
+CidrAllocator::CidrAllocator(Ipv4Cidr cluster, int subnetPrefix)
+    : cluster_(cluster),
+      subnetPrefix_(subnetPrefix),
+      owners_(subnetPrefix >= cluster.prefix && subnetPrefix - cluster.prefix < 24
+                  ? size_t{1} << (subnetPrefix - cluster.prefix)
+                  : 0) {}
+
+Result<std::pair<uint32_t, uint32_t>> CidrAllocator::indexes(const std::string& cidr) const {
+  size_t slash = cidr.find('/');
+  auto ip = parseIpv4(cidr.substr(0, slash));
+  char* end = nullptr;
+  long prefix = slash == std::string::npos ? -1 : std::strtol(cidr.c_str() + slash + 1, &end, 10);
+  if (!ip || prefix < 0 || prefix > 32 || end == nullptr || *end != '\0') {
+    return fail(Code::kInvalid, fmt::format("\"{}\" is not a valid CIDR", cidr));
+  }
+  uint32_t mask = prefix == 0 ? 0 : ~0u << (32 - prefix);
+  if ((*ip & mask) != *ip) return fail(Code::kInvalid, fmt::format("\"{}\" has host bits set", cidr));
+  uint32_t clusterMask = ~0u << (32 - cluster_.prefix);
+  if (prefix < cluster_.prefix || (*ip & clusterMask) != cluster_.base) {
+    return fail(Code::kInvalid, fmt::format("{} is not inside the cluster CIDR {}", cidr, cluster_.str()));
+  }
+  int shift = 32 - subnetPrefix_;
+  uint32_t first = (*ip - cluster_.base) >> shift;
+  uint32_t last = prefix >= subnetPrefix_ ? first : first + (1u << (subnetPrefix_ - prefix)) - 1;
+  return std::pair{first, last};
+}
+
+Result<void> CidrAllocator::occupy(const std::string& cidr, const std::string& owner) {
+  auto range = indexes(cidr);
+  if (!range) return std::unexpected(range.error());
+  std::lock_guard lock(mu_);
+  for (uint32_t i = range->first; i <= range->second; ++i) {
+    if (!owners_[i].empty()) {
+      return fail(Code::kInvalid, fmt::format("{} is already allocated to node \"{}\"", cidr, owners_[i]));
+    }
+  }
+  for (uint32_t i = range->first; i <= range->second; ++i) owners_[i] = owner;
+  return {};
+}
+
+Result<std::string> CidrAllocator::allocateNext(const std::string& owner) {
+  std::lock_guard lock(mu_);
+  for (size_t n = 0; n < owners_.size(); ++n) {
+    size_t i = (next_ + n) % owners_.size();
+    if (owners_[i].empty()) {
+      owners_[i] = owner;
+      next_ = i + 1;
+      return Ipv4Cidr{cluster_.base + (static_cast<uint32_t>(i) << (32 - subnetPrefix_)), subnetPrefix_}.str();
+    }
+  }
+  return fail(Code::kUnavailable, fmt::format("no remaining pod CIDRs in the cluster CIDR {}", cluster_.str()));
+}
+
+void CidrAllocator::release(const std::string& cidr, const std::string& owner) {
+  auto range = indexes(cidr);
+  if (!range) return;
+  std::lock_guard lock(mu_);
+  for (uint32_t i = range->first; i <= range->second; ++i) {
+    if (owners_[i] == owner) owners_[i].clear();
+  }
+}
+
+bool CidrAllocator::isAllocated(const std::string& cidr) const {
+  auto range = indexes(cidr);
+  if (!range) return false;
+  std::lock_guard lock(mu_);
+  for (uint32_t i = range->first; i <= range->second; ++i) {
+    if (!owners_[i].empty()) return true;
+  }
+  return false;
+}
+
 }  // namespace nanokube::apiserver

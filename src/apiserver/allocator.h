@@ -1,5 +1,5 @@
 #pragma once
-// Allocators for Service cluster IPs and node ports. The state is derived, not
+// Allocators for Service cluster IPs, node ports and node pod CIDRs. The state is derived, not
 // stored: at start the API server replays every stored Service into the
 // allocators, so a restart never hands out a value twice (Kubernetes keeps a
 // RangeAllocation object instead; rebuilding from the Services is equivalent
@@ -11,6 +11,7 @@
 #include <mutex>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/error.h"
@@ -62,6 +63,36 @@ class PortAllocator {
   int first_, last_;
   std::vector<bool> used_;
   std::mt19937_64 rng_;
+};
+
+// Hands out the per-node pod subnets (/24 by default) of the cluster CIDR, as
+// Kubernetes' node IPAM range allocator does (pkg/controller/nodeipam/ipam/
+// cidrset): the scan for a free subnet starts after the last one handed out,
+// as cidrset's nextCandidate does, so a freed subnet is not reused at once. Each subnet remembers the node holding it, for the message
+// when a node asks for a taken one. State is rebuilt from the stored Nodes at
+// start, as for Services.
+class CidrAllocator {
+ public:
+  CidrAllocator(Ipv4Cidr cluster, int subnetPrefix);
+  // Marks `cidr` (any prefix inside the cluster CIDR) as `owner`'s; Invalid
+  // when it lies outside the cluster CIDR or overlaps an allocated subnet.
+  Result<void> occupy(const std::string& cidr, const std::string& owner);
+  // The next free subnet, marked as `owner`'s; Unavailable when all are taken.
+  Result<std::string> allocateNext(const std::string& owner);
+  // Frees the subnets `cidr` covers if `owner` holds them.
+  void release(const std::string& cidr, const std::string& owner);
+  bool isAllocated(const std::string& cidr) const;
+  const Ipv4Cidr& cluster() const { return cluster_; }
+
+ private:
+  // The range of subnet indexes `cidr` covers, or an error.
+  Result<std::pair<uint32_t, uint32_t>> indexes(const std::string& cidr) const;
+
+  mutable std::mutex mu_;
+  Ipv4Cidr cluster_;
+  int subnetPrefix_;
+  std::vector<std::string> owners_;  // "" when free
+  size_t next_ = 0;
 };
 
 }  // namespace nanokube::apiserver

@@ -38,8 +38,14 @@ Json notFoundDetails(const ResourceInfo& r, const std::string& name) {
 Result<std::unique_ptr<Registry>> Registry::create(store::Store& store, Options options, Clock clock) {
   auto cidr = parseCidr(options.serviceCidr);
   if (!cidr) return std::unexpected(cidr.error());
+  if (auto c = parseCidr(options.clusterCidr); !c || options.nodeCidrPrefix < c->prefix ||
+                                               options.nodeCidrPrefix > 30 || options.nodeCidrPrefix - c->prefix > 16) {
+    return fail(Code::kInvalid, fmt::format("cluster CIDR {} cannot hold /{} node subnets", options.clusterCidr,
+                                            options.nodeCidrPrefix));
+  }
   std::unique_ptr<Registry> reg(new Registry(store, std::move(options), std::move(clock), *cidr));
   if (auto r = reg->rebuildAllocations(); !r) return std::unexpected(r.error());
+  if (auto r = reg->rebuildNodeCidrs(); !r) return std::unexpected(r.error());
   return reg;
 }
 
@@ -49,6 +55,7 @@ Registry::Registry(store::Store& store, Options options, Clock clock, Ipv4Cidr c
       clock_(std::move(clock)),
       serviceIps_(cidr, std::random_device{}()),
       nodePorts_(options_.nodePortFirst, options_.nodePortLast, std::random_device{}()),
+      podCidrs_(*parseCidr(options_.clusterCidr), options_.nodeCidrPrefix),
       rng_(std::random_device{}()) {}
 
 std::string Registry::key(const ResourceInfo& r, const std::string& ns, const std::string& name) const {
@@ -230,9 +237,17 @@ Result<Written> Registry::create(const ResourceInfo& r, const std::string& ns, J
   if (r.kind == "Service") {
     if (auto a = allocateService(obj, nullptr); !a) return std::unexpected(a.error());
   }
+  // A Node gets its pod CIDR here; `podCidr` is given back if the write fails.
+  std::string podCidr;
+  if (r.kind == "Node") {
+    auto a = allocateNodeCidr(obj, nullptr);
+    if (!a) return std::unexpected(a.error());
+    podCidr = *a;
+  }
   if (opts.dryRun) {
     // A dry run shows the values it would allocate but keeps none.
     if (r.kind == "Service") releaseService(obj, nullptr);
+    if (!podCidr.empty()) podCidrs_.release(podCidr, name);
     return Written{std::move(obj), std::move(*warnings)};
   }
 
@@ -241,6 +256,7 @@ Result<Written> Registry::create(const ResourceInfo& r, const std::string& ns, J
   auto kv = store_.create(key(r, ns, name), stored.dump());
   if (!kv) {
     if (r.kind == "Service") releaseService(obj, nullptr);
+    if (!podCidr.empty()) podCidrs_.release(podCidr, name);
     if (kv.error().code == Code::kAlreadyExists) {
       return fail(Code::kAlreadyExists, fmt::format("{} \"{}\" already exists", r.qualifiedName(), name),
                   notFoundDetails(r, name));
@@ -348,7 +364,17 @@ Result<Written> Registry::updateLoaded(const ResourceInfo& r, const std::string&
   if (r.kind == "Service" && subresource.empty()) {
     if (auto a = allocateService(obj, &old); !a) return std::unexpected(a.error());
   }
-  if (opts.dryRun) return Written{std::move(obj), {}};
+  // A Node keeps its pod CIDR; one without gets one (registry_podcidr.cc).
+  std::string podCidr;
+  if (r.kind == "Node" && subresource.empty()) {
+    auto a = allocateNodeCidr(obj, &old);
+    if (!a) return std::unexpected(a.error());
+    podCidr = *a;
+  }
+  if (opts.dryRun) {
+    if (!podCidr.empty()) podCidrs_.release(podCidr, name);
+    return Written{std::move(obj), {}};
+  }
 
   // An object being deleted whose last finalizer is gone is removed now.
   bool deleting = obj["metadata"].contains("deletionTimestamp");
@@ -375,6 +401,7 @@ Result<Written> Registry::updateLoaded(const ResourceInfo& r, const std::string&
   auto kv = store_.update(key(r, ns, name), stored.dump(), oldRevision);
   if (!kv) {
     if (r.kind == "Service") releaseService(obj, &old);
+    if (!podCidr.empty()) podCidrs_.release(podCidr, name);
     if (kv.error().code == Code::kConflict) {
       return fail(Code::kConflict,
                   fmt::format("Operation cannot be fulfilled on {} \"{}\": the object has been modified; please "

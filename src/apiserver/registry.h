@@ -79,6 +79,9 @@ class Registry {
     int nodePortLast = 32767;
     std::string apiServerAddress = "127.0.0.1";  // endpoints of the `kubernetes` Service
     int apiServerPort = 6443;
+    // Node pod CIDRs: one /nodeCidrPrefix per Node from clusterCidr (registry_podcidr.cc).
+    std::string clusterCidr = "10.244.0.0/16";
+    int nodeCidrPrefix = 24;
   };
 
   static Result<std::unique_ptr<Registry>> create(store::Store& store, Options options, Clock clock);
@@ -106,6 +109,12 @@ class Registry {
                       const DeleteOptions& opts);
   Result<Json> removeCollection(const api::ResourceInfo& r, const std::string& ns,
                                 const ListOptions& list, const DeleteOptions& opts);
+
+  // pods/binding (registry_binding.cc): sets spec.nodeName of the pod the
+  // Binding names (metadata.name, optional metadata.uid) to target.name and
+  // marks it PodScheduled; Conflict when the pod is bound or being deleted.
+  // Returns the bound pod.
+  Result<Json> bindPod(const std::string& ns, const Json& binding);
 
   // Starts a watch. With resourceVersion "" or "0" it first sends ADDED for every
   // matching object, as Kubernetes does. `lastRevision` receives the revision the
@@ -154,6 +163,12 @@ class Registry {
   void keepAllocatedValues(Json& svc, const Json& old);
   Result<void> rebuildAllocations();
 
+  // Node pod CIDRs (registry_podcidr.cc). allocateNodeCidr returns the subnet
+  // this write took ("" when none), to be given back if the write fails.
+  Result<std::string> allocateNodeCidr(Json& node, const Json* old);
+  void releaseNodeCidr(const Json& node);
+  Result<void> rebuildNodeCidrs();
+
   // Scale subresource (autoscaling/v1 Scale).
   Json toScale(const api::ResourceInfo& r, const Json& obj) const;
 
@@ -168,6 +183,7 @@ class Registry {
   Clock clock_;
   IpAllocator serviceIps_;
   PortAllocator nodePorts_;
+  CidrAllocator podCidrs_;
   std::mutex hubsMu_;
   std::map<std::string, std::unique_ptr<WatchHub>> hubs_;
   std::mutex rngMu_;

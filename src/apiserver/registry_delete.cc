@@ -97,6 +97,7 @@ Result<Json> Registry::finishDelete(const ResourceInfo& r, const std::string& ns
   Json gone = obj;
   gone["metadata"]["resourceVersion"] = std::to_string(kv->modRevision);
   if (r.kind == "Service") releaseService(gone, nullptr);
+  if (r.kind == "Node") releaseNodeCidr(gone);
   std::string uid = api::strField(gone, "metadata", "uid");
   if (!uid.empty()) collectGarbage(r.namespaced ? ns : std::string(), uid, policy);
   return gone;
