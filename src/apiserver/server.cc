@@ -16,6 +16,7 @@
 #include "apiserver/http_server.h"
 #include "apiserver/pki.h"
 #include "apiserver/registry.h"
+#include "apiserver/scheduler_loop.h"
 #include "store/store.h"
 
 namespace nanokube::apiserver {
@@ -83,6 +84,8 @@ Result<void> runServer(const ServerOptions& options) {
   if (auto b = (*registry)->bootstrap(advertise, http.port()); !b) return std::unexpected(b.error());
   EndpointsLoop endpoints(**registry);
   if (auto e = endpoints.start(); !e) return std::unexpected(e.error());
+  SchedulerLoop scheduler(**registry);  // binds pending pods to nodes (scheduler_loop.h)
+  if (auto e = scheduler.start(); !e) return std::unexpected(e.error());
 
   std::string url = fmt::format("https://{}:{}", advertise, http.port());
   if (auto k = writeKubeconfig(options.dataDir + "/kubeconfig", url, *pki, "nanokube"); !k) return k;
