@@ -3,6 +3,7 @@
 // nlohmann::json exactly as the API carries them; these helpers keep the field
 // paths in one place.
 
+#include <initializer_list>
 #include <string>
 
 #include "common/error.h"
@@ -16,6 +17,25 @@ inline std::string strField(const Json& obj, const char* a, const char* b = null
   auto jt = it->find(b);
   if (jt == it->end() || !jt->is_string()) return {};
   return jt->get<std::string>();
+}
+
+// The value at a path of object keys ({"status", "podIP"}), or nullptr when a
+// step is missing or not an object.
+inline const Json* fieldAt(const Json& obj, std::initializer_list<const char*> path) {
+  const Json* cur = &obj;
+  for (const char* key : path) {
+    if (!cur->is_object()) return nullptr;
+    auto it = cur->find(key);
+    if (it == cur->end()) return nullptr;
+    cur = &*it;
+  }
+  return cur;
+}
+
+// The string at a path, or "" when absent or not a string.
+inline std::string stringAt(const Json& obj, std::initializer_list<const char*> path) {
+  const Json* v = fieldAt(obj, path);
+  return v != nullptr && v->is_string() ? v->get<std::string>() : std::string();
 }
 
 inline std::string nameOf(const Json& obj) { return strField(obj, "metadata", "name"); }

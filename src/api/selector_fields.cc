@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <set>
 
+#include "api/object.h"
 #include "api/selector.h"
 
 namespace nanokube::api {
@@ -144,21 +145,9 @@ Result<std::string> convertFieldLabel(const ResourceInfo& r, const std::string& 
   return badRequest("field label not supported: " + field);
 }
 
-const Json* at(const Json& obj, std::initializer_list<const char*> path) {
-  const Json* cur = &obj;
-  for (const char* key : path) {
-    if (!cur->is_object()) return nullptr;
-    auto it = cur->find(key);
-    if (it == cur->end()) return nullptr;
-    cur = &*it;
-  }
-  return cur;
-}
+const Json* at(const Json& obj, std::initializer_list<const char*> path) { return fieldAt(obj, path); }
 
-std::string str(const Json& obj, std::initializer_list<const char*> path) {
-  const Json* v = at(obj, path);
-  return v != nullptr && v->is_string() ? v->get<std::string>() : std::string();
-}
+std::string str(const Json& obj, std::initializer_list<const char*> path) { return stringAt(obj, path); }
 
 std::string integer(const Json& obj, std::initializer_list<const char*> path) {
   const Json* v = at(obj, path);

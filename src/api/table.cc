@@ -1,4 +1,5 @@
 #include "api/table.h"
+#include "api/object.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -59,21 +60,9 @@ std::string humanDuration(std::chrono::nanoseconds d) {
 
 namespace table {
 
-const Json* at(const Json& obj, std::initializer_list<const char*> path) {
-  const Json* cur = &obj;
-  for (const char* key : path) {
-    if (!cur->is_object()) return nullptr;
-    auto it = cur->find(key);
-    if (it == cur->end()) return nullptr;
-    cur = &*it;
-  }
-  return cur;
-}
+const Json* at(const Json& obj, std::initializer_list<const char*> path) { return fieldAt(obj, path); }
 
-std::string str(const Json& obj, std::initializer_list<const char*> path) {
-  const Json* v = at(obj, path);
-  return v != nullptr && v->is_string() ? v->get<std::string>() : std::string();
-}
+std::string str(const Json& obj, std::initializer_list<const char*> path) { return stringAt(obj, path); }
 
 std::int64_t num(const Json& obj, std::initializer_list<const char*> path) {
   const Json* v = at(obj, path);
