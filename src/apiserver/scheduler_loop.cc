@@ -200,6 +200,16 @@ void SchedulerLoop::schedule(const std::string& key) {
     return;
   }
   const Json pod = it->second;
+  if (nodes_.empty()) {
+    // No node at all: the pod waits for the first one without a write.
+    // Kubernetes would record "no nodes available to schedule pods"; nanokube
+    // also runs as a bare API server (no agents), where pods must stay as
+    // created, so the verdict is kept for when nodes exist.
+    auto& p = pending_[key];
+    p.unschedulable = true;
+    p.readyAt = SteadyClock::time_point::max();
+    return;
+  }
   std::vector<Json> nodes, bound;
   nodes.reserve(nodes_.size());
   for (const auto& [name, node] : nodes_) nodes.push_back(node);

@@ -241,6 +241,15 @@ TEST_F(SchedulerLoopTest, NoReadyNodeMeansFailedSchedulingWithTheTaint) {
   ASSERT_TRUE(eventually([&] { return nodeOf("waiting") == "node-1"; }));
 }
 
+TEST_F(SchedulerLoopTest, WithoutAnyNodePodsStayAsCreatedUntilOneComes) {
+  create("pods", "default", pod("early"));
+  create("nodes", "", readyNode("node-1"));
+  ASSERT_TRUE(eventually([&] { return nodeOf("early") == "node-1"; }));
+  // The pod waited for the node without a FailedScheduling event or a status write.
+  EXPECT_TRUE(eventsFor("early", "FailedScheduling").empty());
+  EXPECT_EQ(condition(getPod("early"), "PodScheduled").value("status", ""), "True");
+}
+
 TEST_F(SchedulerLoopTest, ABoundPodIsNotRebound) {
   create("nodes", "", readyNode("node-1"));
   create("pods", "default", pod("p"));
