@@ -394,22 +394,17 @@ HandlerResult Handler::handleResource(const HttpRequest& req, const std::string&
     auto opts = writeOptionsOf(ctx.query);
     if (!opts) return errorResponse(opts.error());
     if (ri.subresource == "binding") {
-      if (!body->is_object() || !(*body).contains("target") || !(*body)["target"].is_object()) {
-        return errorResponse(Error{Code::kBadRequest, "Binding has no target"});
+      // The binding names the pod in the URL; its metadata may omit the name.
+      Json binding = std::move(*body);
+      if (binding.is_object() && (!binding.contains("metadata") || !binding["metadata"].is_object())) {
+        binding["metadata"] = Json::object();
       }
-      std::string node = (*body)["target"].value("name", "");
-      auto pod = registry_.get(r, ns, ri.name);
-      if (!pod) return errorResponse(pod.error());
-      std::string current = api::strField(*pod, "spec", "nodeName");
-      if (!current.empty()) {
-        return errorResponse(Error{Code::kConflict,
-                                   fmt::format("Operation cannot be fulfilled on pods/binding \"{}\": pod {} is "
-                                               "already assigned to node \"{}\"",
-                                               ri.name, ri.name, current)});
+      if (binding.is_object() && api::nameOf(binding).empty()) binding["metadata"]["name"] = ri.name;
+      if (binding.is_object() && api::nameOf(binding) != ri.name) {
+        return errorResponse(Error{Code::kBadRequest, "the name of the binding does not match the name of the pod"});
       }
-      Json patch = {{"spec", {{"nodeName", node}}}};
-      auto w = registry_.patch(r, ns, ri.name, PatchType::kMerge, patch, *opts, {});
-      if (!w) return errorResponse(w.error());
+      auto b = registry_.bindPod(ns, binding);
+      if (!b) return errorResponse(b.error());
       return jsonResponse(201, Json{{"kind", "Status"}, {"apiVersion", "v1"}, {"metadata", Json::object()},
                                     {"status", "Success"}, {"code", 201}});
     }

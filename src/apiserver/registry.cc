@@ -372,7 +372,9 @@ Result<Written> Registry::updateLoaded(const ResourceInfo& r, const std::string&
     podCidr = *a;
   }
   if (opts.dryRun) {
+    // Nothing a dry run allocated stays allocated.
     if (!podCidr.empty()) podCidrs_.release(podCidr, name);
+    if (r.kind == "Service" && subresource.empty()) releaseService(obj, &old);
     return Written{std::move(obj), {}};
   }
 
