@@ -52,9 +52,12 @@ class WatchHub {
   using Decode = std::function<Json(const store::KeyValue&)>;
   using Callback = std::function<void(const HubEvent&)>;
 
-  // Starts watching `prefix` from the store's current revision.
+  // Starts watching `prefix` from the store's current revision. The ring keeps the
+  // last `ringSize` decoded events for watchers that start slightly behind (a list
+  // followed by a watch); older starts replay from the store instead. Each entry
+  // holds two decoded objects, so the ring is kept small.
   static Result<std::unique_ptr<WatchHub>> start(store::Store& store, std::string prefix, Decode decode,
-                                                 size_t ringSize = 1024);
+                                                 size_t ringSize = 128);
   ~WatchHub();
 
   // Subscribes to events on keys under `keyPrefix` with revision > `from`, replaying
