@@ -139,6 +139,13 @@ void Registry::keepAllocatedValues(Json& svc, const Json& old) {
     for (const char* f : {"externalTrafficPolicy", "healthCheckNodePort"}) {
       if (spec.contains(f) && oldSpec.contains(f) && spec[f] == oldSpec[f]) spec.erase(f);
     }
+    if (spec.contains("ports") && spec["ports"].is_array()) {
+      for (auto& port : spec["ports"]) {
+        if (port.is_object() && port.contains("nodePort") && port["nodePort"] == previousNodePort(&old, port)) {
+          port.erase("nodePort");
+        }
+      }
+    }
   }
   if (type != "LoadBalancer" && oldSpec.value("type", "") == "LoadBalancer") {
     for (const char* f : {"allocateLoadBalancerNodePorts", "loadBalancerClass"}) {

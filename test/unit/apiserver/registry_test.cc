@@ -534,7 +534,6 @@ TEST_F(RegistryTest, UpdateKeepsAllocationsAndTypeChangeReleasesNodePorts) {
 }
 
 TEST_F(RegistryTest, TypeChangeDropsTypeDependentFields) {
-  GTEST_SKIP() << "known bug: type-dependent fields are not dropped on a type change (see .registry-findings.md)";
   // `kubectl edit` changing only `type: NodePort` to `ClusterIP` sends the node
   // ports and externalTrafficPolicy back unchanged; Kubernetes drops them
   // (dropTypeDependentFields in pkg/registry/core/service/strategy.go).
