@@ -33,6 +33,16 @@ Json notFoundDetails(const ResourceInfo& r, const std::string& name) {
   return d;
 }
 
+// The Conflict a write on a stale resourceVersion gets (errors.NewConflict in
+// apimachinery, with the registry's "object has been modified" text).
+Error staleObject(const ResourceInfo& r, const std::string& name) {
+  return Error{Code::kConflict,
+               fmt::format("Operation cannot be fulfilled on {} \"{}\": the object has been modified; please apply "
+                           "your changes to the latest version and try again",
+                           r.qualifiedName(), name),
+               notFoundDetails(r, name)};
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Registry>> Registry::create(store::Store& store, Options options, Clock clock) {
@@ -290,11 +300,7 @@ Result<Written> Registry::update(const ResourceInfo& r, const std::string& ns, c
     }
     std::string wantRv = obj.contains("metadata") ? api::strField(obj["metadata"], "resourceVersion") : "";
     if (!wantRv.empty() && wantRv != std::to_string(rev)) {
-      return fail(Code::kConflict,
-                  fmt::format("Operation cannot be fulfilled on {} \"{}\": the object has been modified; please "
-                              "apply your changes to the latest version and try again",
-                              r.qualifiedName(), name),
-                  notFoundDetails(r, name));
+      return std::unexpected(staleObject(r, name));
     }
     Json next = *old;
     next["spec"]["replicas"] = obj["spec"].value("replicas", 0);
@@ -315,11 +321,7 @@ Result<Written> Registry::update(const ResourceInfo& r, const std::string& ns, c
   if (!old) return std::unexpected(old.error());
   std::string wantRv = api::strField(obj["metadata"], "resourceVersion");
   if (!wantRv.empty() && wantRv != std::to_string(rev)) {
-    return fail(Code::kConflict,
-                fmt::format("Operation cannot be fulfilled on {} \"{}\": the object has been modified; please "
-                            "apply your changes to the latest version and try again",
-                            r.qualifiedName(), name),
-                notFoundDetails(r, name));
+    return std::unexpected(staleObject(r, name));
   }
   auto w = updateLoaded(r, ns, name, std::move(obj), *old, rev, opts, subresource);
   if (w) w->warnings.insert(w->warnings.end(), warnings.begin(), warnings.end());
@@ -405,11 +407,7 @@ Result<Written> Registry::updateLoaded(const ResourceInfo& r, const std::string&
     if (r.kind == "Service") releaseService(obj, &old);
     if (!podCidr.empty()) podCidrs_.release(podCidr, name);
     if (kv.error().code == Code::kConflict) {
-      return fail(Code::kConflict,
-                  fmt::format("Operation cannot be fulfilled on {} \"{}\": the object has been modified; please "
-                              "apply your changes to the latest version and try again",
-                              r.qualifiedName(), name),
-                  notFoundDetails(r, name));
+      return std::unexpected(staleObject(r, name));
     }
     return std::unexpected(kv.error());
   }
@@ -479,11 +477,7 @@ Result<Written> Registry::patch(const ResourceInfo& r, const std::string& ns, co
       }
       std::string wantRv = api::strField((*patched)["metadata"], "resourceVersion");
       if (!wantRv.empty() && wantRv != std::to_string(rev)) {
-        return fail(Code::kConflict,
-                    fmt::format("Operation cannot be fulfilled on {} \"{}\": the object has been modified; "
-                                "please apply your changes to the latest version and try again",
-                                r.qualifiedName(), name),
-                    notFoundDetails(r, name));
+        return std::unexpected(staleObject(r, name));
       }
       w = updateLoaded(r, ns, name, std::move(*patched), *old, rev, opts, subresource);
       if (w) w->warnings.insert(w->warnings.end(), warnings.begin(), warnings.end());

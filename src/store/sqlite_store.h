@@ -69,6 +69,7 @@ class SqliteStore final : public Store {
   // Appends the row for revision `revision` to kv; the write is durable on return.
   Result<void> append(int64_t revision, const std::string& key, int64_t createRevision,
                       int64_t prevRevision, const std::string& value, bool tombstone);
+  Result<void> checkReadable(int64_t atRevision) const;
   Result<KeyValue> getAt(const std::string& key, int64_t atRevision) const;
   Result<ListResult> listAt(const std::string& prefix, int64_t atRevision, int64_t limit,
                             const std::string& startAfter) const;

@@ -69,17 +69,22 @@ class ReadTransaction {
 // Called without mu_: reads of history never wait for writers. `atRevision` is at
 // most the revision observed under mu_, so every row it needs was committed before
 // the snapshot below starts.
+// Gone when `atRevision` is older than the compaction point seen by the read
+// snapshot; the caller holds readMu_ inside an open read transaction.
+Result<void> SqliteStore::checkReadable(int64_t atRevision) const {
+  sqlite::Statement::Scope scope(readCompacted_);
+  auto row = readCompacted_.step();
+  if (!row) return std::unexpected(row.error());
+  int64_t compacted = *row ? readCompacted_.int64(0) : 0;
+  if (atRevision < compacted) return gone(atRevision, compacted);
+  return {};
+}
+
 Result<KeyValue> SqliteStore::getAt(const std::string& key, int64_t atRevision) const {
   std::lock_guard lock(readMu_);
   ReadTransaction txn(readDb_);
   if (auto ok = txn.begin(); !ok) return std::unexpected(ok.error());
-  {
-    sqlite::Statement::Scope scope(readCompacted_);
-    auto row = readCompacted_.step();
-    if (!row) return std::unexpected(row.error());
-    int64_t compacted = *row ? readCompacted_.int64(0) : 0;
-    if (atRevision < compacted) return gone(atRevision, compacted);
-  }
+  if (auto ok = checkReadable(atRevision); !ok) return std::unexpected(ok.error());
   sqlite::Statement::Scope scope(getAt_);
   getAt_.bindBlob(1, key);
   getAt_.bind(2, atRevision);
@@ -96,13 +101,7 @@ Result<ListResult> SqliteStore::listAt(const std::string& prefix, int64_t atRevi
   std::lock_guard lock(readMu_);
   ReadTransaction txn(readDb_);
   if (auto ok = txn.begin(); !ok) return std::unexpected(ok.error());
-  {
-    sqlite::Statement::Scope scope(readCompacted_);
-    auto row = readCompacted_.step();
-    if (!row) return std::unexpected(row.error());
-    int64_t compacted = *row ? readCompacted_.int64(0) : 0;
-    if (atRevision < compacted) return gone(atRevision, compacted);
-  }
+  if (auto ok = checkReadable(atRevision); !ok) return std::unexpected(ok.error());
   sqlite::Statement::Scope scope(listAt_);
   listAt_.bind(1, atRevision);
   bindRange(listAt_, 2, prefix);
