@@ -188,6 +188,8 @@ Result<Pki> ensurePki(const std::string& dataDir, const std::vector<std::string>
   pki.serverKey = pki.dir + "/apiserver.key";
   pki.adminCert = pki.dir + "/admin.crt";
   pki.adminKey = pki.dir + "/admin.key";
+  pki.kubeletClientCert = pki.dir + "/apiserver-kubelet-client.crt";
+  pki.kubeletClientKey = pki.dir + "/apiserver-kubelet-client.key";
   pki.tokens = pki.dir + "/tokens.csv";
 
   if (!fs::exists(pki.caCert) || !fs::exists(pki.caKey)) {
@@ -195,6 +197,7 @@ Result<Pki> ensurePki(const std::string& dataDir, const std::vector<std::string>
     if (!ca) return std::unexpected(ca.error());
     if (auto r = writePair(*ca, pki.caCert, pki.caKey); !r) return std::unexpected(r.error());
     fs::remove(pki.adminCert, ec);  // a new CA invalidates every credential it signed
+    fs::remove(pki.kubeletClientCert, ec);
   }
   auto caKey = loadKey(pki.caKey);
   if (!caKey) return std::unexpected(caKey.error());
@@ -215,6 +218,13 @@ Result<Pki> ensurePki(const std::string& dataDir, const std::vector<std::string>
     if (!admin) return std::unexpected(admin.error());
     if (auto r = writePair(*admin, pki.adminCert, pki.adminKey); !r) return std::unexpected(r.error());
   }
+  if (!fs::exists(pki.kubeletClientCert) || !fs::exists(pki.kubeletClientKey)) {
+    auto client = makeCert(
+        {.commonName = "kube-apiserver-kubelet-client", .organization = "system:masters", .clientAuth = true},
+        caCert->get(), caKey->get());
+    if (!client) return std::unexpected(client.error());
+    if (auto r = writePair(*client, pki.kubeletClientCert, pki.kubeletClientKey); !r) return std::unexpected(r.error());
+  }
   if (!fs::exists(pki.tokens)) {
     std::string line = fmt::format("{},kubernetes-admin,kubernetes-admin,\"system:masters\"\n", randomToken());
     if (auto r = writeSecret(pki.tokens, line, 0600); !r) return std::unexpected(r.error());
@@ -234,9 +244,30 @@ Result<void> issueClientCert(const Pki& pki, const std::string& commonName, cons
   return writePair(*kc, certPath, keyPath);
 }
 
+Result<void> issueServingCert(const Pki& pki, const std::string& commonName, const std::vector<std::string>& ipSans,
+                              const std::vector<std::string>& dnsSans, const std::string& certPath,
+                              const std::string& keyPath) {
+  auto caKey = loadKey(pki.caKey);
+  if (!caKey) return std::unexpected(caKey.error());
+  auto caCert = loadCert(pki.caCert);
+  if (!caCert) return std::unexpected(caCert.error());
+  std::string sans;
+  for (const auto& ip : ipSans) sans += (sans.empty() ? "" : ",") + ("IP:" + ip);
+  for (const auto& dns : dnsSans) sans += (sans.empty() ? "" : ",") + ("DNS:" + dns);
+  auto kc = makeCert({.commonName = commonName, .serverAuth = true, .subjectAltName = sans}, caCert->get(),
+                     caKey->get());
+  if (!kc) return std::unexpected(kc.error());
+  return writePair(*kc, certPath, keyPath);
+}
+
 Result<void> writeKubeconfig(const std::string& path, const std::string& serverUrl, const Pki& pki,
                              const std::string& clusterName) {
-  std::string user = "kubernetes-admin";
+  return writeKubeconfigFor(path, serverUrl, pki, clusterName, "kubernetes-admin", pki.adminCert, pki.adminKey);
+}
+
+Result<void> writeKubeconfigFor(const std::string& path, const std::string& serverUrl, const Pki& pki,
+                                const std::string& clusterName, const std::string& user,
+                                const std::string& certPath, const std::string& keyPath) {
   std::string context = user + "@" + clusterName;
   std::string text = fmt::format(
       "apiVersion: v1\n"
@@ -259,8 +290,8 @@ Result<void> writeKubeconfig(const std::string& path, const std::string& serverU
       "    namespace: default\n"
       "current-context: {6}\n"
       "preferences: {{}}\n",
-      clusterName, serverUrl, base64Encode(readFile(pki.caCert)), user, base64Encode(readFile(pki.adminCert)),
-      base64Encode(readFile(pki.adminKey)), context);
+      clusterName, serverUrl, base64Encode(readFile(pki.caCert)), user, base64Encode(readFile(certPath)),
+      base64Encode(readFile(keyPath)), context);
   std::string tmp = path + ".tmp";
   if (auto r = writeSecret(tmp, text, 0600); !r) return r;
   std::error_code ec;

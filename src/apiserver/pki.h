@@ -16,6 +16,9 @@ struct Pki {
   std::string caCert, caKey;          // file paths
   std::string serverCert, serverKey;
   std::string adminCert, adminKey;
+  // The API server's client credential towards node agents (logs, exec), as
+  // kube-apiserver's --kubelet-client-certificate.
+  std::string kubeletClientCert, kubeletClientKey;
   std::string tokens;                 // static bearer tokens: token,user,uid[,"groups"]
 };
 
@@ -27,8 +30,20 @@ Result<Pki> ensurePki(const std::string& dataDir, const std::vector<std::string>
 
 // Writes a kubeconfig for `user` with the given client certificate, embedding
 // the certificates (base64 of the PEM files) as kubectl expects.
+// The admin kubeconfig: user kubernetes-admin with the admin certificate.
 Result<void> writeKubeconfig(const std::string& path, const std::string& serverUrl, const Pki& pki,
                              const std::string& clusterName);
+
+// A kubeconfig for `user` with the client certificate and key at certPath/keyPath
+// (a node agent's, say), trusting the cluster CA.
+Result<void> writeKubeconfigFor(const std::string& path, const std::string& serverUrl, const Pki& pki,
+                                const std::string& clusterName, const std::string& user,
+                                const std::string& certPath, const std::string& keyPath);
+
+// A serving certificate signed by the cluster CA (a node agent's HTTPS endpoint).
+Result<void> issueServingCert(const Pki& pki, const std::string& commonName, const std::vector<std::string>& ipSans,
+                              const std::vector<std::string>& dnsSans, const std::string& certPath,
+                              const std::string& keyPath);
 
 // Issues a client certificate for `commonName` / `organization` signed by the CA,
 // written to `certPath`/`keyPath` (used for per-node credentials).
