@@ -11,4 +11,12 @@ namespace nanokube {
 // CLI::RuntimeError with the exit code, which CLI11_PARSE turns into main's return value.
 void addImageCommands(CLI::App& app);
 
+// `nanokube agent ...`: the node agent (src/kubelet/agent), run in the node's
+// network namespace until SIGINT/SIGTERM.
+void addAgentCommand(CLI::App& app);
+
+// `nanokube cluster up|down|status` and `nanokube ps` (src/cluster): the local
+// cluster of node namespaces on this machine.
+void addClusterCommands(CLI::App& app);
+
 }  // namespace nanokube

@@ -50,6 +50,8 @@ int main(int argc, char** argv) {
   serverCmd->add_option("--threads", server.threads, "Worker threads (default: one per core)");
 
   addImageCommands(app);
+  addAgentCommand(app);
+  addClusterCommands(app);
 
   auto* versionCmd = app.add_subcommand("version", "Print nanokube's version and the Kubernetes API version it serves");
 
