@@ -494,7 +494,7 @@ void PodWorkers::startContainer(Record& rec, const Json& pod, const Json& c) {
     t.exitCode = 128;
     t.reason = "StartError";
     t.message = message;
-    t.startedAt = "";
+    t.startedAt = "1970-01-01T00:00:00Z";  // as the kubelet reports a run that never started
     t.finishedAt = nowText();
     if (!id.empty()) t.containerId = kIdPrefix + id;
     cr.id = id;
@@ -638,7 +638,6 @@ void PodWorkers::reportStatus(Record& rec, const Json& pod) {
         o.waitingReason = cr.waitingReason;
         o.waitingMessage = cr.waitingMessage;
         o.lastTerminated = cr.terminated;
-        o.containerId.clear();
       } else {
         o.state = ContainerObservation::State::kTerminated;
         o.terminated = cr.terminated;
