@@ -224,6 +224,7 @@ std::optional<milliseconds> PodWorkers::sync(const std::string& key, const clien
       spdlog::warn("delete pod {}: {}", key, r.error().message);
       return milliseconds(1000);
     }
+    forget(*rec);
     drop(uid);
     return std::nullopt;
   }
@@ -603,12 +604,14 @@ void PodWorkers::killPod(Record& rec, const Json* pod, seconds grace) {
   if (auto r = network_.tearDown(rec.uid); !r) spdlog::warn("network of pod {}: {}", rec.key, r.error().message);
   (void)net::deleteNetns(config_.paths.netnsDir() / rec.uid);
   rec.sandboxId.clear();
-  if (!pod) {
-    events_.forget(rec.uid);
-    std::error_code ec;
-    fs::remove_all(config_.paths.logsDir() / (rec.ns + "_" + rec.name + "_" + rec.uid), ec);
-  }
+  if (!pod) forget(rec);
   if (hadPorts && hostPortsChanged_) hostPortsChanged_();
+}
+
+void PodWorkers::forget(Record& rec) {
+  events_.forget(rec.uid);
+  std::error_code ec;
+  fs::remove_all(config_.paths.logsDir() / (rec.ns + "_" + rec.name + "_" + rec.uid), ec);
 }
 
 void PodWorkers::reportStatus(Record& rec, const Json& pod) {

@@ -112,6 +112,8 @@ class PodWorkers {
   // network and files; keepRecord: the pod stays (terminal phase).
   void killPod(Record& rec, const Json* pod, std::chrono::seconds grace);
   void reportStatus(Record& rec, const Json& pod);
+  // Drops the pod's logs and event history once the pod is gone.
+  void forget(Record& rec);
 
   PodWorkerConfig config_;
   NodeRuntime& rt_;
