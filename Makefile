@@ -1,6 +1,7 @@
 # nanokube — the two commands: `make run` and `make test`.
 BUILD ?= build
 DATA_DIR ?= $(CURDIR)/.nanokube
+NODES ?= 1
 JOBS ?= $(shell nproc)
 
 .PHONY: all setup build test unit integration e2e run stop bench clean
@@ -26,8 +27,10 @@ e2e: build
 
 test: unit integration e2e
 
+# A local cluster of NODES nodes (network namespaces on 192.168.250.0/24) with the
+# API server on 192.168.250.1:6443; `make stop` removes it all.
 run: build
-	@bash scripts/run-local start $(BUILD)/nanokube $(DATA_DIR)
+	@bash scripts/run-local start $(BUILD)/nanokube $(DATA_DIR) $(NODES)
 
 stop:
 	@bash scripts/run-local stop $(BUILD)/nanokube $(DATA_DIR)

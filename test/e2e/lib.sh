@@ -216,3 +216,35 @@ YAML
 
 # fresh_home: a new HOME (cold kubectl discovery cache) under the suite's work dir.
 fresh_home() { mktemp -d "$E2E_WORK/home.XXXXXX"; }
+
+# --- The local cluster (`nanokube cluster up`): network namespaces, agents, real pods ---
+
+# cluster_up: brings up, on first use, a 1-node cluster in $E2E_WORK/cluster and
+# exports CLUSTER_DIR and CLUSTER_KUBECONFIG; later calls return at once. The
+# cluster's LAN address (192.168.250.1) is one per host, so a test that needs a
+# cluster of its own calls cluster_down first and the next cluster_up starts the
+# shared one again. A failed start is not retried by every later test.
+CLUSTER_DIR= CLUSTER_KUBECONFIG= CLUSTER_UP_FAILED=0
+cluster_up() {
+  [[ -n "$CLUSTER_KUBECONFIG" ]] && return 0
+  ((CLUSTER_UP_FAILED)) && return 1
+  local dir=$E2E_WORK/cluster
+  if ! "$NANOKUBE" cluster up --data-dir "$dir" >"$E2E_WORK/cluster-up.log" 2>&1; then
+    CLUSTER_UP_FAILED=1
+    log "cluster up failed:"; tail -40 "$E2E_WORK/cluster-up.log" >&2
+    return 1
+  fi
+  export CLUSTER_DIR=$dir CLUSTER_KUBECONFIG=$dir/kubeconfig
+}
+
+# kc ARGS...: kubectl against the local cluster (same time limit as kubectl).
+kc() { timeout 60 "$KUBECTL_BIN" --kubeconfig "$CLUSTER_KUBECONFIG" "$@"; }
+
+# cluster_down: removes the shared cluster if it runs (the suite's EXIT trap calls it).
+cluster_down() {
+  [[ -n "$CLUSTER_DIR" ]] || return 0
+  "$NANOKUBE" cluster down --data-dir "$CLUSTER_DIR" >>"$E2E_WORK/cluster-down.log" 2>&1 ||
+    { log "cluster down failed:"; tail -20 "$E2E_WORK/cluster-down.log" >&2; }
+  CLUSTER_DIR= CLUSTER_KUBECONFIG=
+  export CLUSTER_DIR CLUSTER_KUBECONFIG
+}
