@@ -36,7 +36,12 @@ int main(int argc, char** argv) {
   CLI::App app{"nanokube: a Kubernetes-compatible orchestrator built around the Kubernetes network model"};
   app.require_subcommand(1);
   bool verbose = false;
-  app.add_flag("-v,--verbose", verbose, "Log debug messages");
+  // Applied as soon as it is parsed: subcommands such as `agent` run from
+  // their callbacks during parsing.
+  app.add_flag_callback("-v,--verbose", [&verbose] {
+    verbose = true;
+    spdlog::set_level(spdlog::level::debug);
+  }, "Log debug messages");
 
   apiserver::ServerOptions server;
   std::string listen = "127.0.0.1:6443";

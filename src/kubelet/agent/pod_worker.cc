@@ -94,7 +94,9 @@ struct PodWorkers::Record {
   std::map<std::string, Container> containers;
   SteadyTime sandboxRetryAt{};
   seconds sandboxBackoff{0};
-  bool recovered = false;  // found running after an agent restart; status not merged yet
+  // The pod's reported status is not merged yet: a record is new in this
+  // agent, which may be a restarted one.
+  bool recovered = true;
   bool stopped = false;    // terminal phase: sandbox stopped, network torn down
   bool gone = false;
 };
@@ -196,6 +198,7 @@ Result<void> PodWorkers::recover() {
   for (const auto& entry : fs::directory_iterator(config_.paths.netnsDir(), ec)) {
     if (!live.contains(entry.path().filename().string())) (void)net::deleteNetns(entry.path());
   }
+  std::lock_guard netLock(netMu_);
   return network_.reconcile(live);
 }
 
@@ -236,10 +239,30 @@ std::optional<milliseconds> PodWorkers::syncAlive(Record& rec, const Json& pod) 
   if (rec.recovered) {
     // Restart counts, last states and start times from the status reported before.
     if (const Json* st = api::fieldAt(pod, {"status", "containerStatuses"}); st && st->is_array()) {
+      auto terminatedOf = [](const Json& t) {
+        TerminatedState out;
+        out.exitCode = t.value("exitCode", 0);
+        out.signal = t.value("signal", 0);
+        out.reason = t.value("reason", "");
+        out.message = t.value("message", "");
+        out.startedAt = t.contains("startedAt") && t["startedAt"].is_string() ? t["startedAt"].get<std::string>() : "";
+        out.finishedAt = t.value("finishedAt", "");
+        out.containerId = t.value("containerID", "");
+        return out;
+      };
       for (const auto& cs : *st) {
-        auto it = rec.containers.find(cs.value("name", ""));
-        if (it == rec.containers.end()) continue;
-        auto& cr = it->second;
+        auto& cr = rec.containers[cs.value("name", "")];
+        if (cr.id.empty()) {
+          // No runc container left of it (a run that failed to start, or
+          // removed): its last run as reported, so that the restart policy
+          // and the restart count carry on.
+          const Json* t = api::fieldAt(cs, {"state", "terminated"});
+          if (!t) t = api::fieldAt(cs, {"lastState", "terminated"});
+          if (t && t->is_object()) {
+            cr.terminated = terminatedOf(*t);
+            cr.everStarted = true;
+          }
+        }
         cr.restartCount = cs.value("restartCount", 0);
         cr.image = cs.value("image", "");
         cr.imageId = cs.value("imageID", "");
@@ -250,15 +273,7 @@ std::optional<milliseconds> PodWorkers::syncAlive(Record& rec, const Json& pod) 
           }
         }
         if (const Json* l = api::fieldAt(cs, {"lastState", "terminated"}); l && l->is_object()) {
-          TerminatedState t;
-          t.exitCode = l->value("exitCode", 0);
-          t.signal = l->value("signal", 0);
-          t.reason = l->value("reason", "");
-          t.message = l->value("message", "");
-          t.startedAt = l->contains("startedAt") && (*l)["startedAt"].is_string() ? (*l)["startedAt"].get<std::string>() : "";
-          t.finishedAt = l->value("finishedAt", "");
-          t.containerId = l->value("containerID", "");
-          cr.last = t;
+          cr.last = terminatedOf(*l);
         }
         if (cr.terminated && cr.terminated->startedAt.empty()) cr.terminated->startedAt = cr.startedAt;
       }
@@ -285,9 +300,17 @@ std::optional<milliseconds> PodWorkers::syncAlive(Record& rec, const Json& pod) 
   if (rec.sandboxId.empty() && std::chrono::steady_clock::now() < rec.sandboxRetryAt) {
     return std::chrono::duration_cast<milliseconds>(rec.sandboxRetryAt - std::chrono::steady_clock::now());
   }
+  auto t0 = std::chrono::steady_clock::now();
+  bool hadSandbox = !rec.sandboxId.empty();
+  auto sinceMs = [](SteadyTime t) {
+    return std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - t).count();
+  };
   if (auto r = ensureSandbox(rec, pod); !r) {
     // Nothing of a failed attempt stays: the next one starts afresh.
-    (void)network_.tearDown(rec.uid);
+    {
+      std::lock_guard netLock(netMu_);
+      (void)network_.tearDown(rec.uid);
+    }
     (void)net::deleteNetns(config_.paths.netnsDir() / rec.uid);
     events_.record(pod, "", "Warning", "FailedCreatePodSandBox",
                    fmt::format("Failed to create pod sandbox: {}", r.error().message));
@@ -297,6 +320,7 @@ std::optional<milliseconds> PodWorkers::syncAlive(Record& rec, const Json& pod) 
     return std::chrono::duration_cast<milliseconds>(rec.sandboxBackoff);
   }
   rec.sandboxBackoff = seconds(0);
+  if (!hadSandbox) spdlog::debug("pod {}: sandbox in {} ms", rec.key, sinceMs(t0));
 
   observeExits(rec);
   std::string policy = api::stringAt(pod, {"spec", "restartPolicy"});
@@ -311,12 +335,16 @@ std::optional<milliseconds> PodWorkers::syncAlive(Record& rec, const Json& pod) 
         sooner(std::chrono::duration_cast<milliseconds>(cr.retryAt - now));
         continue;
       }
+      auto t1 = std::chrono::steady_clock::now();
       startContainer(rec, pod, c);
+      spdlog::debug("pod {}: container {} started in {} ms", rec.key, name, sinceMs(t1));
     } else if (cr.terminated) {
       if (!shouldRestart(policy, cr.terminated->exitCode)) continue;
       auto finished = parseRfc3339(cr.terminated->finishedAt).value_or(systemNow());
       auto started = parseRfc3339(cr.terminated->startedAt);
-      if (started && finished - *started > std::chrono::minutes(10)) cr.backoff = seconds(0);
+      if (started && cr.terminated->reason != "StartError" && finished - *started > std::chrono::minutes(10)) {
+        cr.backoff = seconds(0);
+      }
       auto until = finished + cr.backoff;
       if (cr.backoff.count() > 0 && systemNow() < until) {
         cr.waitingReason = "CrashLoopBackOff";
@@ -337,7 +365,9 @@ std::optional<milliseconds> PodWorkers::syncAlive(Record& rec, const Json& pod) 
     }
     if (!cr.id.empty() && !cr.terminated) sooner(runProbes(rec, pod, c));
   }
+  auto t2 = std::chrono::steady_clock::now();
   reportStatus(rec, pod);
+  spdlog::debug("pod {}: status in {} ms", rec.key, sinceMs(t2));
   return next;
 }
 
@@ -363,7 +393,10 @@ Result<void> PodWorkers::ensureSandbox(Record& rec, const Json& pod) {
   rec.netnsPath = path->string();
   auto fd = net::openNetns(*path);
   if (!fd) return std::unexpected(fd.error());
-  auto ip = network_.setUp(rec.uid, fd->get());
+  auto ip = [&] {
+    std::lock_guard netLock(netMu_);
+    return network_.setUp(rec.uid, fd->get());
+  }();
   if (!ip) return std::unexpected(ip.error());
   rec.podIp = ip->toString();
   auto lo = net::runInNetns(fd->get(), [&]() -> Result<void> {
@@ -601,7 +634,10 @@ void PodWorkers::killPod(Record& rec, const Json* pod, seconds grace) {
     if (auto r = rt_.sandboxes.remove(rec.sandboxId); !r) spdlog::warn("remove pod {}: {}", rec.key, r.error().message);
     for (auto& [name, cr] : rec.containers) cr.id.clear();
   }
-  if (auto r = network_.tearDown(rec.uid); !r) spdlog::warn("network of pod {}: {}", rec.key, r.error().message);
+  {
+    std::lock_guard netLock(netMu_);
+    if (auto r = network_.tearDown(rec.uid); !r) spdlog::warn("network of pod {}: {}", rec.key, r.error().message);
+  }
   (void)net::deleteNetns(config_.paths.netnsDir() / rec.uid);
   rec.sandboxId.clear();
   if (!pod) forget(rec);

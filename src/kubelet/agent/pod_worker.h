@@ -123,6 +123,8 @@ class PodWorkers {
   EventRecorder& events_;
   std::function<void()> hostPortsChanged_;
 
+  // The node's netlink socket (libnl) and IPAM serve one call at a time.
+  std::mutex netMu_;
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<Record>> records_;  // by pod UID
   std::map<std::string, std::vector<PodHostPort>> ports_;   // by pod UID, pods with a sandbox

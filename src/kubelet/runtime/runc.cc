@@ -228,7 +228,13 @@ Result<void> RuncImpl::remove(std::string_view id, bool force) {
 }
 
 Result<std::vector<ContainerState>> RuncImpl::list() {
+  // `runc list` reads every container's state directory; one deleted at the
+  // same moment by another pod worker makes it fail with ENOENT. Look again.
   auto r = runRunc(options_, options_.binary, {"list", "--format", "json"}, "list", "");
+  for (int attempt = 0; attempt < 10 && !r && r.error().message.find("no such file or directory") != std::string::npos;
+       ++attempt) {
+    r = runRunc(options_, options_.binary, {"list", "--format", "json"}, "list", "");
+  }
   if (!r) return std::unexpected(r.error());
   Json j = Json::parse(r->out, nullptr, false);
   std::vector<ContainerState> out;
