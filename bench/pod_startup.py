@@ -103,11 +103,12 @@ def runc_baseline(pairs):
         spec["process"]["rlimits"] = []
         json.dump(spec, open(os.path.join(bundle, "config.json"), "w"))
         root = os.path.join(tmp, "runc")
+        run_id = uuid.uuid4().hex[:8]  # runc's cgroup path is the container id: unique per run
         samples = []
         for i in range(pairs + 1):
             start = time.monotonic()
             for j in range(2):
-                subprocess.run(["runc", "--root", root, "run", "--bundle", bundle, f"b{i}-{j}"], check=True,
+                subprocess.run(["runc", "--root", root, "run", "--bundle", bundle, f"nk-bench-{run_id}-{i}-{j}"], check=True,
                                stdin=subprocess.DEVNULL)
             if i > 0:  # the first pair warms the page cache
                 samples.append(time.monotonic() - start)

@@ -192,7 +192,8 @@ Result<void> runAgent(const AgentOptions& o) {
   // The relist: every pod of the node and every pod the workers hold, once a second.
   threads.emplace_back([&] {
     while (sleepFor(1s)) {
-      for (const auto& [key, obj] : *pods.snapshot()) queue.add(key);
+      auto snapshot = pods.snapshot();  // held: the loop must not outlive the map
+      for (const auto& [key, obj] : *snapshot) queue.add(key);
       for (const auto& key : workers.keys()) queue.add(key);
     }
   });
