@@ -1,6 +1,9 @@
 #include "cluster/cluster.h"
 
+#include <signal.h>
 #include <unistd.h>
+
+#include <atomic>
 
 #include <algorithm>
 #include <fstream>
@@ -29,6 +32,38 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr size_t kLogTail = 30;
+
+// SIGINT/SIGTERM/SIGHUP during `up`: the waits stop and up cleans up as on failure.
+std::atomic<bool> gInterrupted{false};
+extern "C" void onInterrupt(int) { gInterrupted = true; }
+
+bool interrupted() { return gInterrupted.load(); }
+
+Error interruptedError() { return Error{Code::kInternal, "interrupted"}; }
+
+// Installs onInterrupt for the scope (without SA_RESTART, so blocking calls return).
+class InterruptScope {
+ public:
+  InterruptScope() {
+    struct sigaction action {};
+    action.sa_handler = onInterrupt;
+    sigemptyset(&action.sa_mask);
+    for (size_t i = 0; i < std::size(kSignals); ++i) ::sigaction(kSignals[i], &action, &saved_[i]);
+  }
+  ~InterruptScope() {
+    for (size_t i = 0; i < std::size(kSignals); ++i) ::sigaction(kSignals[i], &saved_[i], nullptr);
+  }
+
+ private:
+  static constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP};
+  struct sigaction saved_[3];
+};
+
+// Keeps the previous run's log as <log>.1, so that a failing start shows its own lines.
+void rotateLog(const fs::path& log) {
+  std::error_code ec;
+  if (fs::exists(log, ec)) fs::rename(log, fs::path(log.string() + ".1"), ec);
+}
 
 std::optional<pid_t> runningServer(const ClusterPlan& plan) {
   return runningProcess(plan.serverPidFile(), "server", "--data-dir", plan.serverDir().string());
@@ -105,6 +140,7 @@ Result<void> writeCredentials(const ClusterPlan& plan) {
 Result<pid_t> startServer(const ClusterPlan& plan, const Binaries& binaries) {
   std::error_code ec;
   fs::remove(plan.serverKubeconfig(), ec);  // a stale one would pass for a started server
+  rotateLog(plan.serverLog());
   auto pid = spawnDetached({serverArgv(plan, binaries.nanokube), plan.serverLog()});
   if (!pid) return std::unexpected(pid.error());
   if (auto r = writePidFile(plan.serverPidFile(), *pid); !r) return std::unexpected(r.error());
@@ -115,6 +151,7 @@ Result<pid_t> startServer(const ClusterPlan& plan, const Binaries& binaries) {
 Result<void> waitForServer(const ClusterPlan& plan, pid_t pid, std::chrono::steady_clock::time_point deadline) {
   std::error_code ec;
   while (!fs::exists(plan.serverKubeconfig(), ec)) {
+    if (interrupted()) return std::unexpected(interruptedError());
     if (waitExited(pid)) return std::unexpected(withLog(Error{Code::kInternal, "the API server exited"}, plan.serverLog()));
     if (std::chrono::steady_clock::now() >= deadline) {
       return std::unexpected(withLog(Error{Code::kTimeout, "the API server did not start in time"}, plan.serverLog()));
@@ -127,6 +164,7 @@ Result<void> waitForServer(const ClusterPlan& plan, pid_t pid, std::chrono::stea
   auto api = adminClient(plan, 2s);
   if (!api) return std::unexpected(api.error());
   while (true) {
+    if (interrupted()) return std::unexpected(interruptedError());
     auto nodes = (*api)->list("/api/v1/nodes");
     if (nodes) return {};
     if (waitExited(pid)) return std::unexpected(withLog(Error{Code::kInternal, "the API server exited"}, plan.serverLog()));
@@ -142,6 +180,7 @@ Result<void> startAgents(const ClusterPlan& plan, const Binaries& binaries, std:
   for (const auto& node : plan.nodes) {
     auto fd = net::openNetns(node.netns);
     if (!fd) return std::unexpected(fd.error());
+    rotateLog(node.log());
     auto pid = spawnDetached({agentArgv(plan, node, binaries.nanokube, binaries.pause), node.log(), fd->get()});
     if (!pid) return std::unexpected(pid.error());
     pids.push_back(*pid);
@@ -158,6 +197,7 @@ Result<void> waitForNodes(const ClusterPlan& plan, pid_t server, const std::vect
   if (!api) return std::unexpected(api.error());
   std::vector<std::string> waiting;
   while (true) {
+    if (interrupted()) return std::unexpected(interruptedError());
     for (size_t i = 0; i < agents.size(); ++i) {
       if (waitExited(agents[i])) {
         const auto& node = plan.nodes[i];
@@ -213,7 +253,9 @@ Result<void> bringUp(const ClusterPlan& plan, const UpOptions& options, std::vec
       if (!found) return std::unexpected(found.error());
       imagesDir = *found;
     }
-    if (auto r = ensureImages(cache, imagesDir, plan.imageStore(), plan.dataDir / "images.log"); !r) return r;
+    if (auto r = ensureImages(cache, imagesDir, plan.imageStore(), plan.dataDir / "images.log", interrupted); !r) {
+      return r;
+    }
     // Building images can take a while; the timeout is for the cluster itself.
     deadline = std::chrono::steady_clock::now() + options.timeout;
   }
@@ -221,6 +263,7 @@ Result<void> bringUp(const ClusterPlan& plan, const UpOptions& options, std::vec
   if (auto r = writeCredentials(plan); !r) return r;
   spdlog::info("creating the LAN {}/{} (host link {})", kHostAddress, kLanPrefix, kHostLink);
   if (auto r = setupLan(plan); !r) return r;
+  if (interrupted()) return std::unexpected(interruptedError());
   spdlog::info("starting the API server (log: {})", plan.serverLog().string());
   auto server = startServer(plan, options.binaries);
   if (!server) return std::unexpected(server.error());
@@ -260,7 +303,7 @@ Result<ClusterPlan> up(const UpOptions& options) {
   }
   if (auto r = checkFree(*plan); !r) return std::unexpected(r.error());
   // Whatever an earlier, crashed cluster of this data dir left behind goes first.
-  if (fs::exists(plan->stateFile(), ec) || fs::exists(plan->netnsDir(), ec)) {
+  if (fs::exists(plan->netnsDir(), ec) || fs::exists(plan->serverPidFile(), ec)) {
     spdlog::info("cleaning up what an earlier cluster left in {}", plan->dataDir.string());
     if (auto r = down({plan->dataDir, false, options.binaries}); !r) return std::unexpected(r.error());
   }
@@ -271,6 +314,8 @@ Result<ClusterPlan> up(const UpOptions& options) {
     return std::unexpected(r.error());
   }
   std::vector<pid_t> agents;
+  InterruptScope interruptScope;
+  gInterrupted = false;
   if (auto r = bringUp(*plan, options, agents); !r) {
     spdlog::error("cluster up failed; cleaning up");
     if (auto d = down({plan->dataDir, false, options.binaries}); !d) spdlog::warn("cleanup: {}", d.error().message);

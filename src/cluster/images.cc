@@ -1,6 +1,9 @@
 #include "cluster/images.h"
 
+#include <signal.h>
 #include <sys/wait.h>
+
+#include <thread>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -34,23 +37,41 @@ Result<fs::path> findImagesDir(const fs::path& binaryDir) {
 }
 
 Result<void> ensureImages(const fs::path& cacheDir, const fs::path& imagesDir, const fs::path& storeDir,
-                          const fs::path& log) {
+                          const fs::path& log, const std::function<bool()>& cancelled) {
   if (auto missing = missingArchives(cacheDir); !missing.empty()) {
     spdlog::info("building the example images into {} (missing: {}); log: {}", cacheDir.string(),
                  fmt::join(missing, ", "), log.string());
+    // Built in a directory of their own and moved in once all are done, so that an
+    // interrupted build never leaves a partial archive that passes for a built one.
+    fs::path staging = cacheDir / ".building";
     std::error_code ec;
-    fs::create_directories(cacheDir, ec);
-    auto pid = spawnDetached({{(imagesDir / "build-all").string(), cacheDir.string()}, log});
+    fs::remove_all(staging, ec);
+    fs::create_directories(staging, ec);
+    if (ec) return fail(Code::kInternal, fmt::format("mkdir {}: {}", staging.string(), ec.message()));
+    auto pid = spawnDetached({{(imagesDir / "build-all").string(), staging.string()}, log});
     if (!pid) return std::unexpected(pid.error());
     int status = 0;
-    ::waitpid(*pid, &status, 0);
+    while (::waitpid(*pid, &status, WNOHANG) == 0) {
+      if (cancelled()) {
+        ::kill(-*pid, SIGTERM);  // build-all and its children: its own session and process group
+        ::waitpid(*pid, &status, 0);
+        fs::remove_all(staging, ec);
+        return fail(Code::kInternal, "interrupted while building the images");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-      return fail(Code::kInternal, fmt::format("images/build-all {} failed; last lines of {}:\n{}", cacheDir.string(),
+      return fail(Code::kInternal, fmt::format("images/build-all {} failed; last lines of {}:\n{}", staging.string(),
                                                log.string(), tailFile(log, 20)));
     }
-    if (auto still = missingArchives(cacheDir); !still.empty()) {
+    if (auto still = missingArchives(staging); !still.empty()) {
       return fail(Code::kInternal, fmt::format("images/build-all did not make {}", fmt::join(still, ", ")));
     }
+    for (const auto& name : kSeedArchives) {
+      fs::rename(staging / name, cacheDir / name, ec);
+      if (ec) return fail(Code::kInternal, fmt::format("rename {}: {}", (cacheDir / name).string(), ec.message()));
+    }
+    fs::remove_all(staging, ec);
   }
   auto store = kubelet::images::ImageStore::open(storeDir);
   if (!store) return std::unexpected(store.error());

@@ -6,6 +6,7 @@
 // store already holds their layers.
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -27,7 +28,9 @@ Result<std::filesystem::path> findImagesDir(const std::filesystem::path& binaryD
 
 // Builds the missing archives with <imagesDir>/build-all into cacheDir (its output
 // appended to `log`), then imports every archive into the store at `storeDir`.
+// When `cancelled` turns true during the build, the build is stopped and this fails.
 Result<void> ensureImages(const std::filesystem::path& cacheDir, const std::filesystem::path& imagesDir,
-                          const std::filesystem::path& storeDir, const std::filesystem::path& log);
+                          const std::filesystem::path& storeDir, const std::filesystem::path& log,
+                          const std::function<bool()>& cancelled);
 
 }  // namespace nanokube::cluster
