@@ -6,6 +6,7 @@
 #include "api/schema.h"
 #include "api/table.h"
 #include "apiserver/discovery.h"
+#include "apiserver/node_proxy.h"
 #include "apiserver/request_info.h"
 #include "apiserver/yaml.h"
 
@@ -304,14 +305,7 @@ HandlerResult Handler::handleResource(const HttpRequest& req, const std::string&
     return jsonResponse(200, *obj);
   };
 
-  if (ri.subresource == "log" || ri.subresource == "exec" || ri.subresource == "attach") {
-    auto pod = registry_.get(r, ns, ri.name);
-    if (!pod) return errorResponse(pod.error());
-    return errorResponse(Error{Code::kBadRequest,
-                               fmt::format("pod {} has no node: {} needs the node agent, which this server "
-                                           "does not run yet",
-                                           ri.name, ri.subresource)});
-  }
+  if (ri.subresource == "log" || ri.subresource == "exec" || ri.subresource == "attach") return handleNodeProxy(ctx);
 
   if (ri.verb == "get") return objectAnswer(registry_.get(r, ns, ri.name, ri.subresource));
 
@@ -467,6 +461,47 @@ HandlerResult Handler::handleResource(const HttpRequest& req, const std::string&
   }
   (void)path;
   return errorResponse(Error{Code::kMethodNotAllowed, "the server does not allow this method on the requested resource"});
+}
+
+// pods/log, pods/exec: the pod's node agent answers (see node_proxy.h); the
+// checks before are kube-apiserver's (pkg/registry/core/pod/strategy.go).
+HandlerResult Handler::handleNodeProxy(const RequestContext& ctx) {
+  const RequestInfo& ri = ctx.info;
+  auto pod = registry_.get(*ri.info, ri.namespace_, ri.name);
+  if (!pod) return errorResponse(pod.error());
+  if (ri.subresource == "attach") {
+    return errorResponse(Error{Code::kBadRequest, "pods/attach is not implemented by nanokube"});
+  }
+  auto container = requestedContainer(*pod, queryValue(ctx.query, "container"));
+  if (!container) return errorResponse(container.error());
+  const Json spec = pod->value("spec", Json::object());
+  std::string nodeName = spec.value("nodeName", "");
+  if (ri.subresource == "exec") {
+    std::string phase = (*pod)["status"].is_object() ? (*pod)["status"].value("phase", "") : "";
+    if (phase == "Succeeded" || phase == "Failed") {
+      return errorResponse(Error{Code::kBadRequest,
+                                 fmt::format("cannot exec into a container in a completed pod; current phase is {}",
+                                             phase)});
+    }
+    if (nodeName.empty()) {
+      return errorResponse(Error{Code::kBadRequest, fmt::format("pod {} does not have a host assigned", ri.name)});
+    }
+  } else if (nodeName.empty()) {
+    // A pod not yet scheduled has no logs: kube-apiserver answers an empty stream.
+    HttpResponse resp;
+    resp.contentType = "text/plain";
+    return resp;
+  }
+  const api::ResourceInfo* nodes = api::findResource("", "v1", "nodes");
+  auto node = registry_.get(*nodes, "", nodeName);
+  if (!node) return errorResponse(node.error());
+  auto endpoint = kubeletEndpoint(*node);
+  if (!endpoint) return errorResponse(endpoint.error());
+  auto target = std::make_shared<ProxyTarget>();
+  target->host = endpoint->first;
+  target->port = endpoint->second;
+  target->target = agentTarget(ri.subresource, ri.namespace_, ri.name, *container, ctx.query);
+  return target;
 }
 
 }  // namespace nanokube::apiserver

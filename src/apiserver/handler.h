@@ -64,7 +64,11 @@ struct WatchStream {
   std::function<std::string()> bookmark;
 };
 
-using HandlerResult = std::variant<HttpResponse, std::shared_ptr<WatchStream>>;
+// pods/log and pods/exec: the HTTP server hands the connection to NodeProxy
+// (node_proxy.h), which relays the node agent's answer.
+struct ProxyTarget;
+
+using HandlerResult = std::variant<HttpResponse, std::shared_ptr<WatchStream>, std::shared_ptr<ProxyTarget>>;
 
 class Handler {
  public:
@@ -76,6 +80,7 @@ class Handler {
  private:
   HandlerResult handleRequest(const HttpRequest& req);
   HandlerResult handleResource(const HttpRequest& req, const std::string& path, const class RequestContext& ctx);
+  HandlerResult handleNodeProxy(const class RequestContext& ctx);
 
   Registry& registry_;
   std::string serverAddress_;  // host:port, for serverAddressByClientCIDRs

@@ -23,6 +23,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "apiserver/node_proxy.h"
+
 namespace nanokube::apiserver {
 
 namespace net = boost::asio;
@@ -86,8 +88,9 @@ struct HttpServer::Impl {
   std::map<std::string, std::string> tokens;
   std::unique_ptr<tcp::acceptor> acceptor;
   std::mt19937 rng{std::random_device{}()};
+  NodeProxy nodeProxy;
 
-  Impl(net::io_context& io, Handler& h, const Pki& p) : ioc(io), handler(h), pki(p) {}
+  Impl(net::io_context& io, Handler& h, const Pki& p) : ioc(io), handler(h), pki(p), nodeProxy(p) {}
 
   awaitable<void> acceptLoop() {
     for (;;) {
@@ -234,6 +237,12 @@ struct HttpServer::Impl {
           result = errorResponse(Error{Code::kUnauthorized, "Unauthorized"});
         } else {
           result = handler.handle(toRequest(msg, user));
+        }
+        if (auto* proxy = std::get_if<std::shared_ptr<ProxyTarget>>(&result)) {
+          // The connection belongs to the relay from here on; it closes it.
+          ProxyTarget target = **proxy;
+          co_await nodeProxy.relay(stream, buffer, msg, std::move(target));
+          co_return;
         }
         if (auto* watch = std::get_if<std::shared_ptr<WatchStream>>(&result)) {
           co_await streamWatch(stream, *watch, msg.version());

@@ -18,7 +18,12 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
+#include "apiserver/handler.h"
+#include "apiserver/http_server.h"
 #include "apiserver/pki.h"
+#include "apiserver/registry.h"
+#include "common/time.h"
+#include "store/store.h"
 #include "kubelet/server/agent_server.h"
 #include "runtime_fixture.h"
 
@@ -140,17 +145,19 @@ class AgentServerTest : public RuntimeFixture {
   }
 
   ExecResult exec(const std::string& query, const std::string& input = "", bool closeStdin = false,
-                  std::optional<std::string> resize = std::nullopt) {
+                  std::optional<std::string> resize = std::nullopt, uint16_t port = 0,
+                  std::string prefix = "/exec/default/p/") {
     ssl::context ctx = clientContext(pki_.kubeletClientCert, pki_.kubeletClientKey);
     net::io_context ioc;
     websocket::stream<beast::ssl_stream<beast::tcp_stream>> ws(ioc, ctx);
-    beast::get_lowest_layer(ws).connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server_->port()));
+    beast::get_lowest_layer(ws).connect(
+        tcp::endpoint(net::ip::make_address("127.0.0.1"), port ? port : server_->port()));
     beast::get_lowest_layer(ws).expires_after(std::chrono::seconds(30));
     ws.next_layer().handshake(ssl::stream_base::client);
     ws.set_option(websocket::stream_base::decorator(
         [](websocket::request_type& r) { r.set(http::field::sec_websocket_protocol, "v5.channel.k8s.io"); }));
     websocket::response_type res;
-    ws.handshake(res, "127.0.0.1", "/exec/default/p/" + query);
+    ws.handshake(res, "127.0.0.1", prefix + query);
     EXPECT_EQ(res[http::field::sec_websocket_protocol], "v5.channel.k8s.io");
     ws.binary(true);
     if (resize) ws.write(net::buffer(std::string("\x04") + *resize));
@@ -254,6 +261,107 @@ TEST_F(AgentServerTest, ClientCertificatesChecked) {
   EXPECT_EQ(get("/containerLogs/default/p/app", true, cert, key).first, 403);
   EXPECT_EQ(get("/containerLogs/default/p/app", true, pki_.adminCert, pki_.adminKey).first, 200);
   EXPECT_EQ(get("/containerLogs/default/p/app").first, 200);
+}
+
+// The whole path below kubectl: a real API server (in process) proxies
+// pods/exec and pods/log to this agent, found through its Node object; then the
+// real kubectl against it.
+TEST_F(AgentServerTest, ThroughTheApiServerAndKubectl) {
+  start("app", {"sleep", "1000"});
+  std::string printer = start("printer", {"sh", "-c", "echo first; echo second"});
+  ASSERT_TRUE(containers_->wait(printer, std::chrono::seconds(10)));
+  start("ticker", {"sh", "-c", "sleep 1; for i in 1 2 3; do echo tick$i; sleep 0.3; done"});
+
+  auto store = store::openSqliteStore((dir_ / "store.db").string());
+  ASSERT_TRUE(store);
+  auto registry = apiserver::Registry::create(**store, {}, systemNow);
+  ASSERT_TRUE(registry);
+  ASSERT_TRUE((*registry)->bootstrap());
+  apiserver::Handler handler(**registry, "127.0.0.1:0");
+  net::io_context apiIoc;
+  apiserver::HttpServer http(apiIoc, handler, pki_);
+  ASSERT_TRUE(http.start("127.0.0.1", 0));
+  std::thread apiThread([&] { apiIoc.run(); });
+  struct Stop {
+    net::io_context& ioc;
+    apiserver::HttpServer& http;
+    std::thread& t;
+    ~Stop() {
+      http.stop();
+      ioc.stop();
+      t.join();
+    }
+  } stop{apiIoc, http, apiThread};
+
+  const auto* nodes = api::findResource("", "v1", "nodes");
+  const auto* pods = api::findResource("", "v1", "pods");
+  Json node = {{"apiVersion", "v1"},
+               {"kind", "Node"},
+               {"metadata", {{"name", "node-1"}}},
+               {"status",
+                {{"addresses", Json::array({{{"type", "InternalIP"}, {"address", "127.0.0.1"}}})},
+                 {"daemonEndpoints", {{"kubeletEndpoint", {{"Port", server_->port()}}}}}}}};
+  auto created = (*registry)->create(*nodes, "", node, {});
+  ASSERT_TRUE(created) << created.error().message;
+  Json withStatus = created->object;
+  withStatus["status"] = node["status"];
+  ASSERT_TRUE((*registry)->update(*nodes, "", "node-1", withStatus, {}, "status"));
+  Json pod = {{"apiVersion", "v1"},
+              {"kind", "Pod"},
+              {"metadata", {{"name", "p"}}},
+              {"spec",
+               {{"nodeName", "node-1"},
+                {"containers", Json::array({{{"name", "app"}, {"image", "busybox"}},
+                                            {{"name", "printer"}, {"image", "busybox"}},
+                                            {{"name", "ticker"}, {"image", "busybox"}}})}}}};
+  auto p = (*registry)->create(*pods, "default", pod, {});
+  ASSERT_TRUE(p) << p.error().message;
+
+  // A WebSocket client through the API server, with the admin's certificate.
+  std::string certs[2] = {pki_.kubeletClientCert, pki_.kubeletClientKey};
+  pki_.kubeletClientCert = pki_.adminCert;
+  pki_.kubeletClientKey = pki_.adminKey;
+  auto hi = exec("exec?command=echo&command=hi&container=app&stderr=true&stdout=true", "", false, std::nullopt,
+                 static_cast<uint16_t>(http.port()), "/api/v1/namespaces/default/pods/p/");
+  pki_.kubeletClientCert = certs[0];
+  pki_.kubeletClientKey = certs[1];
+  EXPECT_EQ(hi.channels[1], "hi\n");
+  EXPECT_EQ(hi.status.value("status", ""), "Success");
+
+  // The real kubectl.
+  std::string kubeconfig = (dir_ / "kubeconfig").string();
+  ASSERT_TRUE(apiserver::writeKubeconfig(kubeconfig, "https://127.0.0.1:" + std::to_string(http.port()), pki_,
+                                         "nanokube"));
+  auto kubectl = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = {"kubectl", "--kubeconfig", kubeconfig, "--cache-dir", (dir_ / "kcache").string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto r = runProcess(argv);
+    EXPECT_TRUE(r);
+    return r ? *r : ProcessResult{-1, "", ""};
+  };
+  auto echo = kubectl({"exec", "p", "-c", "app", "--", "sh", "-c", "echo out; echo err >&2; exit 4"});
+  EXPECT_EQ(echo.exitCode, 4) << echo.err;
+  EXPECT_EQ(echo.out, "out\n");
+  EXPECT_NE(echo.err.find("err\n"), std::string::npos) << echo.err;
+  EXPECT_NE(echo.err.find("command terminated with exit code 4"), std::string::npos) << echo.err;
+  auto missing = kubectl({"exec", "p", "-c", "app", "--", "nope"});
+  EXPECT_EQ(missing.exitCode, 127) << missing.err;
+  auto logs = kubectl({"logs", "p", "-c", "printer"});
+  EXPECT_EQ(logs.exitCode, 0) << logs.err;
+  EXPECT_EQ(logs.out, "first\nsecond\n");
+  auto tail = kubectl({"logs", "p", "-c", "printer", "--tail=1"});
+  EXPECT_EQ(tail.out, "second\n");
+  auto follow = kubectl({"logs", "-f", "p", "-c", "ticker"});
+  EXPECT_EQ(follow.exitCode, 0) << follow.err;
+  EXPECT_EQ(follow.out, "tick1\ntick2\ntick3\n");
+  auto noContainer = kubectl({"logs", "p", "-c", "nope"});
+  EXPECT_NE(noContainer.exitCode, 0);
+  EXPECT_NE(noContainer.err.find("container nope is not valid for pod p"), std::string::npos) << noContainer.err;
+  auto input = runProcess({"sh", "-c",
+                           "printf 'a\\nb\\n' | kubectl --kubeconfig " + kubeconfig + " --cache-dir " +
+                               (dir_ / "kcache").string() + " exec -i p -c app -- cat"});
+  ASSERT_TRUE(input);
+  EXPECT_EQ(input->out, "a\nb\n") << input->err;
 }
 
 }  // namespace
