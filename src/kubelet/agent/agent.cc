@@ -20,6 +20,7 @@
 #include "kubelet/agent/node_runtime.h"
 #include "kubelet/agent/node_status.h"
 #include "kubelet/agent/pod_worker.h"
+#include "kubelet/server/agent_server.h"
 #include "net/hostport.h"
 #include "net/ipam.h"
 #include "net/netlink.h"
@@ -210,6 +211,25 @@ Result<void> runAgent(const AgentOptions& o) {
     } while (sleepFor(10s));
   });
 
+  // The HTTPS endpoint for logs and exec, on the node's address.
+  std::unique_ptr<AgentServer> server;
+  if (!o.tlsCert.empty()) {
+    AgentServerOptions so;
+    so.address = o.nodeIp;
+    so.port = static_cast<uint16_t>(o.port);
+    so.certFile = o.tlsCert;
+    so.keyFile = o.tlsKey;
+    so.clientCaFile = o.clientCa;
+    so.runcRoot = paths.runcRoot();
+    server = std::make_unique<AgentServer>(so, workers);
+    if (auto r = server->start(); !r) {
+      spdlog::error("HTTPS endpoint on {}:{}: {}", o.nodeIp, o.port, r.error().message);
+      server.reset();
+    }
+  } else {
+    spdlog::warn("no --tls-cert: no HTTPS endpoint, so kubectl logs and exec do not reach this node");
+  }
+
   spdlog::info("agent of node {} running ({} workers)", o.nodeName, o.workers);
   int sig = 0;
   sigwait(&sigs, &sig);
@@ -219,6 +239,7 @@ Result<void> runAgent(const AgentOptions& o) {
     stopping = true;
   }
   stopCv.notify_all();
+  if (server) server->stop();
   pods.stop();
   queue.shutDown();
   for (auto& t : threads) t.join();

@@ -701,8 +701,8 @@ void PodWorkers::reportStatus(Record& rec, const Json& pod) {
   if (!r && r.error().code != Code::kNotFound) spdlog::warn("status of pod {}: {}", rec.key, r.error().message);
 }
 
-Result<ContainerHandle> PodWorkers::find(const std::string& ns, const std::string& pod, const std::string& container,
-                                         bool previous) const {
+Result<ContainerTarget> PodWorkers::find(const std::string& ns, const std::string& pod, const std::string& container,
+                                         bool previous) {
   auto recs = recordsOfKey(ns + "/" + pod);
   if (recs.empty()) return fail(Code::kNotFound, fmt::format("pod \"{}\" not found on this node", pod));
   auto& rec = *recs.front();
@@ -716,15 +716,14 @@ Result<ContainerHandle> PodWorkers::find(const std::string& ns, const std::strin
   }
   const auto& cr = it->second;
   fs::path dir = config_.paths.containerLogDir(rec.ns, rec.name, rec.uid, container);
-  ContainerHandle h;
+  ContainerTarget h;
   if (previous) {
-    if (cr.restartCount == 0 && !(cr.terminated && cr.waitingReason == "CrashLoopBackOff")) {
+    // Run N of a container logs to N.log; the current run is restartCount.
+    if (cr.restartCount == 0) {
       return fail(Code::kBadRequest,
                   fmt::format("previous terminated container \"{}\" in pod \"{}\" not found", container, pod));
     }
-    // During a back-off the last run is the one that just ended.
-    int run = cr.terminated ? cr.restartCount : cr.restartCount - 1;
-    if (cr.terminated && cr.restartCount > 0 && cr.waitingReason != "CrashLoopBackOff") run = cr.restartCount - 1;
+    int run = cr.restartCount - 1;
     h.logPath = dir / fmt::format("{}.log", run);
     if (!fs::exists(h.logPath)) {
       return fail(Code::kBadRequest,

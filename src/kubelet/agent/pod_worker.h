@@ -34,6 +34,7 @@
 #include "kubelet/agent/pod_spec.h"
 #include "kubelet/agent/pod_status.h"
 #include "kubelet/images/store.h"
+#include "kubelet/server/agent_server.h"
 #include "net/podnet.h"
 
 namespace nanokube::kubelet {
@@ -47,13 +48,6 @@ struct PodWorkerConfig {
   std::string nodeResolvConf;  // for dnsPolicy Default
 };
 
-// A container the log and exec endpoints can reach.
-struct ContainerHandle {
-  std::string containerId;  // runc id; empty when it never ran
-  bool running = false;
-  std::filesystem::path logPath;
-};
-
 // A hostPort of a running pod (the agent programs them; see net/hostport.h).
 struct PodHostPort {
   std::string podUid;
@@ -64,7 +58,7 @@ struct PodHostPort {
   int containerPort = 0;
 };
 
-class PodWorkers {
+class PodWorkers : public ContainerLookup {
  public:
   PodWorkers(PodWorkerConfig config, NodeRuntime& runtime, net::PodNetwork& network, images::ImageStore& images,
              client::ApiClient& client, EventRecorder& events);
@@ -85,8 +79,8 @@ class PodWorkers {
   // kubectl logs/exec: the container `container` of the pod ns/name;
   // previous: its run before the current one. Errors carry the kubelet's
   // messages (kBadRequest/kNotFound).
-  Result<ContainerHandle> find(const std::string& ns, const std::string& pod, const std::string& container,
-                               bool previous) const;
+  Result<ContainerTarget> find(const std::string& ns, const std::string& pod, const std::string& container,
+                               bool previous) override;
 
   // The hostPorts of every pod that has a sandbox and an IP.
   std::vector<PodHostPort> hostPorts() const;
