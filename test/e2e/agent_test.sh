@@ -164,3 +164,107 @@ test_agent_bad_input() {
 pod_waiting_reason() {
   [[ "$(pod_field "$1" "$2" '{.status.containerStatuses[0].state.waiting.reason}')" =~ ^$3$ ]]
 }
+
+test_agent_probes() {
+  cluster_up || { fail "cluster up"; return; }
+  agent_ns
+  kc create -n "$ANS" -f - >/dev/null <<'YAML' || fail "create probed"
+apiVersion: v1
+kind: Pod
+metadata:
+  name: probed
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: web
+    image: nginx
+    readinessProbe:
+      httpGet: {path: /, port: 80}
+      periodSeconds: 1
+  - name: notready
+    image: busybox
+    command: [sleep, "3600"]
+    readinessProbe:
+      tcpSocket: {port: 9999}
+      periodSeconds: 1
+  - name: live
+    image: busybox
+    command: [sh, -c, "touch /tmp/ok; sleep 2; rm /tmp/ok; sleep 3600"]
+    livenessProbe:
+      exec: {command: [cat, /tmp/ok]}
+      periodSeconds: 1
+      failureThreshold: 2
+YAML
+  ready_of() { kc get pod probed -n "$ANS" -o jsonpath="{.status.containerStatuses[?(@.name==\"$1\")].ready}"; }
+  wait_for 30 bash -c "[[ \$(kubectl --kubeconfig '$CLUSTER_KUBECONFIG' get pod probed -n '$ANS' -o jsonpath='{.status.containerStatuses[?(@.name==\"web\")].ready}') == true ]]" ||
+    fail "web never ready: $(kc describe pod probed -n "$ANS" | tail -20)"
+  expect_eq "notready stays unready" false "$(ready_of notready)"
+  wait_for 40 bash -c "[[ \$(kubectl --kubeconfig '$CLUSTER_KUBECONFIG' get pod probed -n '$ANS' -o jsonpath='{.status.containerStatuses[?(@.name==\"live\")].restartCount}') -ge 1 ]]" ||
+    fail "live never restarted: $(kc describe pod probed -n "$ANS" | tail -20)"
+  run_out kc get pod probed -n "$ANS"
+  expect_line "not Ready as a whole" "probed +[12]/3 +Running +[1-9].*" "$OUT"
+  run_out kc describe pod probed -n "$ANS"
+  expect_match "readiness failure event" "Readiness probe failed: dial tcp 10\.244\.[0-9.]+:9999: connect: connection refused" "$OUT"
+  expect_contains "liveness failure event" "Liveness probe failed" "$OUT"
+  expect_contains "killing event" "Container live failed liveness probe, will be restarted" "$OUT"
+  kc delete pod probed -n "$ANS" --grace-period=1 >/dev/null 2>&1
+  kc delete namespace "$ANS" --wait=false >/dev/null 2>&1
+}
+
+test_agent_hostport_conflict() {
+  cluster_up || { fail "cluster up"; return; }
+  agent_ns
+  local first=$ANS
+  run_ok kc create -f "$SEEDS/nginxpod.yaml" -n "$first"
+  wait_running "$first" nginxpod 2/2 || fail "first nginxpod not Running"
+  agent_ns
+  run_ok kc create -f "$SEEDS/nginxpod.yaml" -n "$ANS"
+  wait_for 20 bash -c "kubectl --kubeconfig '$CLUSTER_KUBECONFIG' get events -n '$ANS' | grep -q 'free ports'" ||
+    fail "no FailedScheduling for the taken hostPorts: $(kc get events -n "$ANS" 2>&1 | tail -3)"
+  run_out kc get pod nginxpod -n "$ANS"
+  expect_line "second stays Pending" "nginxpod +0/2 +Pending +0 +$AGE_RE" "$OUT"
+  # Once the first is gone the second gets the ports.
+  run_ok kc delete pod nginxpod -n "$first" --grace-period=1
+  wait_running "$ANS" nginxpod 2/2 || fail "second nginxpod not Running after the first left: $(kc get pod nginxpod -n "$ANS" 2>&1)"
+  run_ok curl -sS --max-time 5 "http://$NODE1_IP:8800/"
+  expect_contains "hostPort now reaches the second pod" "Welcome to nginx" "$OUT"
+  kc delete pod nginxpod -n "$ANS" --grace-period=1 >/dev/null 2>&1
+  kc delete namespace "$first" "$ANS" --wait=false >/dev/null 2>&1
+}
+
+# restart_agent NODE: stops the node's agent and starts it again with the same
+# command line in the node's network namespace (as `cluster up` started it).
+restart_agent() {
+  local node=$1 dir=$CLUSTER_DIR/nodes/$1 pid
+  pid=$(cat "$dir/agent.pid")
+  local -a argv
+  mapfile -d '' argv <"/proc/$pid/cmdline"
+  kill "$pid"
+  wait_for 15 bash -c "! kill -0 $pid 2>/dev/null" || { fail "agent $pid does not stop"; return 1; }
+  nsenter --net="$CLUSTER_DIR/netns/$node" setsid "${argv[@]}" >>"$dir/agent.log" 2>&1 </dev/null &
+  echo $! >"$dir/agent.pid"
+}
+
+test_agent_restart_keeps_pods() {
+  cluster_up || { fail "cluster up"; return; }
+  agent_ns
+  run_ok kc run keeper -n "$ANS" --image=busybox -- sleep 3600
+  wait_running "$ANS" keeper 1/1 || { fail "keeper not Running"; return; }
+  local id before
+  id=$(pod_field "$ANS" keeper '{.status.containerStatuses[0].containerID}')
+  before=$("$NANOKUBE" ps --data-dir "$CLUSTER_DIR" | grep "$ANS/keeper")
+  restart_agent node-1 || return
+  # The new agent has registered (its Lease renewed) and synced the pod.
+  sleep 2
+  wait_running "$ANS" keeper 1/1 || fail "keeper not Running after the restart"
+  expect_eq "same container" "$id" "$(pod_field "$ANS" keeper '{.status.containerStatuses[0].containerID}')"
+  expect_eq "no restart" 0 "$(pod_field "$ANS" keeper '{.status.containerStatuses[0].restartCount}')"
+  expect_eq "same processes" "$before" "$("$NANOKUBE" ps --data-dir "$CLUSTER_DIR" | grep "$ANS/keeper")"
+  # The restarted agent still runs new pods and deletes old ones.
+  run_ok kc run newcomer -n "$ANS" --image=busybox -- sleep 3600
+  wait_running "$ANS" newcomer 1/1 || fail "the restarted agent does not run new pods"
+  run_ok kc delete pod keeper newcomer -n "$ANS" --grace-period=1
+  run_out "$NANOKUBE" ps --data-dir "$CLUSTER_DIR"
+  expect_not_contains "ps: nothing left of the pods" "$ANS/" "$OUT"
+  kc delete namespace "$ANS" --wait=false >/dev/null 2>&1
+}
