@@ -37,6 +37,7 @@ stop:
 
 bench: build
 	@bash bench/run $(BUILD)
+	@bash bench/pod-startup $(BUILD)
 
 clean:
 	rm -rf $(BUILD)
