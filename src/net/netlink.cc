@@ -9,8 +9,13 @@ std::string Route::toString() const {
   std::string out = dst ? dst->toString() : "default";
   if (via) out += " via " + via->toString();
   if (!dev.empty()) out += " dev " + dev;
+  if (onlink) out += " onlink";
   return out;
 }
+
+std::string Neighbour::toString() const { return ip.toString() + " lladdr " + mac + " dev " + dev; }
+
+std::string FdbEntry::toString() const { return mac + " dev " + dev + " dst " + dst.toString(); }
 
 Error kernelError(const std::string& what, int err) {
   Code code = Code::kInternal;

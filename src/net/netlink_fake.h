@@ -8,7 +8,9 @@
 //   - a link's connected route exists while it is up and has an address;
 //   - a gateway must be reachable through such a route (ENETUNREACH), a device route needs
 //     its link up (ENETDOWN);
-//   - the same address or destination twice is EEXIST.
+//   - the same address or destination twice is EEXIST;
+//   - an onlink route needs its device up, not a route to its gateway;
+//   - FDB entries exist only on vxlan links; a link's neighbours, FDB and routes die with it.
 
 #include <map>
 #include <memory>
@@ -26,6 +28,8 @@ class FakeKernel {
     std::map<std::string, LinkInfo> links;
     std::vector<AddressInfo> addresses;
     std::vector<Route> routes;  // added routes; connected routes are derived
+    std::vector<Neighbour> neighbours;
+    std::vector<FdbEntry> fdb;
   };
 
   // Namespace `netnsFd` (created with a down `lo` on first use). -1 is the "node" namespace.
@@ -64,6 +68,18 @@ class NetlinkFake final : public Netlink {
   Result<void> addAddress(const std::string& link, const Ipv4Cidr& cidr) override;
   Result<void> addRoute(const Route& route) override;
   Result<void> deleteLink(const std::string& name) override;
+  Result<void> createVxlan(const std::string& name, const VxlanInfo& vxlan, unsigned mtu,
+                           const std::string& mac) override;
+  Result<void> setMac(const std::string& link, const std::string& mac) override;
+  Result<void> deleteAddress(const std::string& link, const Ipv4Cidr& cidr) override;
+  Result<void> replaceRoute(const Route& route) override;
+  Result<void> deleteRoute(const Route& route) override;
+  Result<void> replaceNeighbour(const Neighbour& neighbour) override;
+  Result<void> deleteNeighbour(const Neighbour& neighbour) override;
+  Result<std::vector<Neighbour>> listNeighbours(const std::string& dev) override;
+  Result<void> replaceFdb(const FdbEntry& entry) override;
+  Result<void> deleteFdb(const FdbEntry& entry) override;
+  Result<std::vector<FdbEntry>> listFdb(const std::string& dev) override;
   Result<LinkInfo> link(const std::string& name) override;
   Result<std::vector<LinkInfo>> listLinks() override;
   Result<std::vector<AddressInfo>> listAddresses() override;
@@ -74,7 +90,11 @@ class NetlinkFake final : public Netlink {
   std::optional<Error> enter(const std::string& op, const std::string& what);
   Result<LinkInfo*> find(const std::string& name, const std::string& what);
   void removeLink(FakeKernel::Namespace& ns, const std::string& name);
-  std::vector<Route> connectedRoutes() ;
+  std::vector<Route> connectedRoutes();
+  // The checks addRoute and replaceRoute share: device up, gateway reachable or onlink.
+  std::optional<Error> checkRoute(const Route& route, const std::string& what);
+  // `route` as the kernel stores it: the destination's host bits cleared, the device filled in.
+  Route stored(const Route& route);
 
   FakeKernel& kernel_;
   int netns_;

@@ -8,11 +8,16 @@
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/veth.h>
+#include <netlink/route/link/vxlan.h>
 #include <netlink/route/route.h>
 #include <arpa/inet.h>
+#include <linux/neighbour.h>
 #include <net/if_arp.h>
 
+#include <algorithm>
+#include <array>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <mutex>
 
@@ -62,6 +67,28 @@ std::optional<std::array<unsigned char, 6>> parseMac(const std::string& text) {
   return bytes;
 }
 
+VxlanInfo vxlanInfoOf(rtnl_link* link) {
+  VxlanInfo vxlan;
+  uint32_t value = 0;
+  if (rtnl_link_vxlan_get_id(link, &value) == 0) vxlan.vni = value;
+  nl_addr* local = nullptr;
+  if (rtnl_link_vxlan_get_local(link, &local) == 0) {
+    if (auto ip = fromNlAddr(local)) vxlan.local = *ip;
+    nl_addr_put(local);
+  }
+  if (rtnl_link_vxlan_get_port(link, &value) == 0) vxlan.port = static_cast<uint16_t>(value);
+  if (rtnl_link_vxlan_get_link(link, &value) == 0) vxlan.underlayIndex = static_cast<int>(value);
+  vxlan.learning = rtnl_link_vxlan_get_learning(link) > 0;
+  return vxlan;
+}
+
+std::string macString(const unsigned char* bytes) {
+  char out[18];
+  std::snprintf(out, sizeof out, "%02x:%02x:%02x:%02x:%02x:%02x", bytes[0], bytes[1], bytes[2], bytes[3], bytes[4],
+                bytes[5]);
+  return out;
+}
+
 LinkInfo toLinkInfo(rtnl_link* link) {
   LinkInfo info;
   info.name = rtnl_link_get_name(link) ? rtnl_link_get_name(link) : "";
@@ -77,6 +104,7 @@ LinkInfo toLinkInfo(rtnl_link* link) {
     nl_addr2str(mac, buf, sizeof buf);
     info.mac = buf;
   }
+  if (info.kind == "vxlan") info.vxlan = vxlanInfoOf(link);
   return info;
 }
 
@@ -200,33 +228,129 @@ class NetlinkImpl final : public Netlink {
 
   Result<void> addRoute(const Route& r) override {
     std::lock_guard lock(mu_);
-    std::string what = "RTM_NEWROUTE " + r.toString();
-    if (r.dev.empty() && !r.via) return fail(Code::kInvalid, what + ": a route needs a gateway or a device");
-    RoutePtr route(rtnl_route_alloc());
-    rtnl_nexthop* nh = rtnl_route_nh_alloc();
-    NlAddrPtr dst = r.dst ? toNlAddr(r.dst->network(), r.dst->prefix) : toNlAddr(Ipv4{0}, 0);
-    if (!route || !nh || !dst) {
-      if (nh) rtnl_route_nh_free(nh);
-      return fail(Code::kInternal, what + ": out of memory");
-    }
-    rtnl_route_set_family(route.get(), AF_INET);
-    rtnl_route_set_table(route.get(), RT_TABLE_MAIN);
-    rtnl_route_set_dst(route.get(), dst.get());
-    if (!r.dev.empty()) {
-      auto index = indexOf(r.dev);
-      if (!index) {
-        rtnl_route_nh_free(nh);
-        return std::unexpected(index.error());
-      }
-      rtnl_route_nh_set_ifindex(nh, *index);
-    }
-    if (r.via) {
-      NlAddrPtr gw = toNlAddr(*r.via, 32);
-      rtnl_route_nh_set_gateway(nh, gw.get());
-    }
-    rtnl_route_add_nexthop(route.get(), nh);  // the route owns nh from here
+    return sendRoute(r, "RTM_NEWROUTE ", [&](rtnl_route* route) { return rtnl_route_add(sock_, route, NLM_F_EXCL); });
+  }
+
+  Result<void> replaceRoute(const Route& r) override {
+    std::lock_guard lock(mu_);
+    return sendRoute(r, "RTM_NEWROUTE ", [&](rtnl_route* route) {
+      return rtnl_route_add(sock_, route, NLM_F_CREATE | NLM_F_REPLACE);
+    });
+  }
+
+  Result<void> deleteRoute(const Route& r) override {
+    std::lock_guard lock(mu_);
+    return sendRoute(r, "RTM_DELROUTE ", [&](rtnl_route* route) {
+      // Protocol 0 and scope "nowhere" match a route whoever added it (`ip route del` sends the same).
+      rtnl_route_set_protocol(route, RTPROT_UNSPEC);
+      rtnl_route_set_scope(route, RT_SCOPE_NOWHERE);
+      return rtnl_route_delete(sock_, route, 0);
+    });
+  }
+
+  Result<void> createVxlan(const std::string& name, const VxlanInfo& vxlan, unsigned mtu,
+                           const std::string& mac) override {
+    std::lock_guard lock(mu_);
+    std::string what = "RTM_NEWLINK " + name + " type vxlan id " + std::to_string(vxlan.vni) + " local " +
+                       vxlan.local.toString() + " dstport " + std::to_string(vxlan.port) + " link " +
+                       std::to_string(vxlan.underlayIndex);
+    std::optional<std::array<unsigned char, 6>> macBytes;
+    if (!mac.empty() && !(macBytes = parseMac(mac))) return fail(Code::kInvalid, what + ": \"" + mac + "\" is not a MAC address");
+    LinkPtr link(rtnl_link_vxlan_alloc());
+    NlAddrPtr local = toNlAddr(vxlan.local, 32);
+    if (!link || !local) return fail(Code::kInternal, what + ": out of memory");
+    rtnl_link_set_name(link.get(), name.c_str());
+    rtnl_link_set_mtu(link.get(), mtu);
+    if (macBytes) setMac(link.get(), *macBytes);
+    rtnl_link_vxlan_set_id(link.get(), vxlan.vni);
+    rtnl_link_vxlan_set_local(link.get(), local.get());
+    rtnl_link_vxlan_set_port(link.get(), vxlan.port);
+    if (vxlan.underlayIndex > 0) rtnl_link_vxlan_set_link(link.get(), static_cast<uint32_t>(vxlan.underlayIndex));
+    rtnl_link_vxlan_set_learning(link.get(), vxlan.learning ? 1 : 0);
     lastErrno_ = 0;
-    return check(rtnl_route_add(sock_, route.get(), NLM_F_EXCL), what);
+    return check(rtnl_link_add(sock_, link.get(), NLM_F_CREATE | NLM_F_EXCL), what);
+  }
+
+  Result<void> setMac(const std::string& name, const std::string& mac) override {
+    std::lock_guard lock(mu_);
+    auto bytes = parseMac(mac);
+    if (!bytes) return fail(Code::kInvalid, "link " + name + ": \"" + mac + "\" is not a MAC address");
+    return change(name, [&](rtnl_link* c) { setMac(c, *bytes); }, " address " + mac);
+  }
+
+  Result<void> deleteAddress(const std::string& name, const Ipv4Cidr& cidr) override {
+    std::lock_guard lock(mu_);
+    std::string what = "RTM_DELADDR " + cidr.toString() + " dev " + name;
+    auto index = indexOf(name);
+    if (!index) return std::unexpected(index.error());
+    AddrPtr addr(rtnl_addr_alloc());
+    NlAddrPtr local = toNlAddr(cidr.address, cidr.prefix);
+    if (!addr || !local) return fail(Code::kInternal, what + ": out of memory");
+    rtnl_addr_set_ifindex(addr.get(), *index);
+    rtnl_addr_set_family(addr.get(), AF_INET);
+    rtnl_addr_set_local(addr.get(), local.get());
+    lastErrno_ = 0;
+    auto done = check(rtnl_addr_delete(sock_, addr.get(), 0), what);
+    // The kernel says EADDRNOTAVAIL for an address the link does not have.
+    if (!done && lastErrno_ == EADDRNOTAVAIL) done.error().code = Code::kNotFound;
+    return done;
+  }
+
+  Result<void> replaceNeighbour(const Neighbour& n) override {
+    std::lock_guard lock(mu_);
+    return neighRequest(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, AF_INET, 0, n.dev, n.ip, n.mac,
+                        "RTM_NEWNEIGH " + n.toString() + " nud permanent");
+  }
+
+  Result<void> deleteNeighbour(const Neighbour& n) override {
+    std::lock_guard lock(mu_);
+    return neighRequest(RTM_DELNEIGH, 0, AF_INET, 0, n.dev, n.ip, "", "RTM_DELNEIGH " + n.ip.toString() + " dev " + n.dev);
+  }
+
+  Result<std::vector<Neighbour>> listNeighbours(const std::string& dev) override {
+    std::lock_guard lock(mu_);
+    auto index = indexOf(dev);
+    if (!index) return std::unexpected(index.error());
+    std::vector<Neighbour> out;
+    auto dumped = dumpNeighbours(AF_INET, "RTM_GETNEIGH dump", [&](const ndmsg& ndm, nlattr** tb) {
+      if (ndm.ndm_ifindex != *index || !(ndm.ndm_state & NUD_PERMANENT)) return;
+      if (!tb[NDA_DST] || nla_len(tb[NDA_DST]) != 4 || !tb[NDA_LLADDR] || nla_len(tb[NDA_LLADDR]) != 6) return;
+      uint32_t be = 0;
+      std::memcpy(&be, nla_data(tb[NDA_DST]), 4);
+      out.push_back({dev, Ipv4{ntohl(be)}, macString(static_cast<const unsigned char*>(nla_data(tb[NDA_LLADDR])))});
+    });
+    if (!dumped) return std::unexpected(dumped.error());
+    return out;
+  }
+
+  Result<void> replaceFdb(const FdbEntry& e) override {
+    std::lock_guard lock(mu_);
+    return neighRequest(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, AF_BRIDGE, NTF_SELF, e.dev, e.dst, e.mac,
+                        "RTM_NEWNEIGH fdb " + e.toString() + " self permanent");
+  }
+
+  Result<void> deleteFdb(const FdbEntry& e) override {
+    std::lock_guard lock(mu_);
+    return neighRequest(RTM_DELNEIGH, 0, AF_BRIDGE, NTF_SELF, e.dev, e.dst, e.mac, "RTM_DELNEIGH fdb " + e.toString() + " self");
+  }
+
+  Result<std::vector<FdbEntry>> listFdb(const std::string& dev) override {
+    std::lock_guard lock(mu_);
+    auto index = indexOf(dev);
+    if (!index) return std::unexpected(index.error());
+    std::vector<FdbEntry> out;
+    auto dumped = dumpNeighbours(AF_BRIDGE, "RTM_GETNEIGH fdb dump", [&](const ndmsg& ndm, nlattr** tb) {
+      if (ndm.ndm_ifindex != *index || !(ndm.ndm_flags & NTF_SELF)) return;
+      if (!tb[NDA_DST] || nla_len(tb[NDA_DST]) != 4 || !tb[NDA_LLADDR] || nla_len(tb[NDA_LLADDR]) != 6) return;
+      auto* mac = static_cast<const unsigned char*>(nla_data(tb[NDA_LLADDR]));
+      // The all-zero MAC is the default destination (flooding), a multicast MAC is no VTEP.
+      if ((mac[0] & 1) || std::all_of(mac, mac + 6, [](unsigned char b) { return b == 0; })) return;
+      uint32_t be = 0;
+      std::memcpy(&be, nla_data(tb[NDA_DST]), 4);
+      out.push_back({dev, macString(mac), Ipv4{ntohl(be)}});
+    });
+    if (!dumped) return std::unexpected(dumped.error());
+    return out;
   }
 
   Result<void> deleteLink(const std::string& name) override {
@@ -294,6 +418,7 @@ class NetlinkImpl final : public Netlink {
         rtnl_nexthop* nh = rtnl_route_nexthop_n(route, 0);
         r.via = fromNlAddr(rtnl_route_nh_get_gateway(nh));
         r.dev = (*names)[rtnl_route_nh_get_ifindex(nh)];
+        r.onlink = (rtnl_route_nh_get_flags(nh) & RTNH_F_ONLINK) != 0;
       }
       out.push_back(std::move(r));
     }
@@ -301,6 +426,97 @@ class NetlinkImpl final : public Netlink {
   }
 
  private:
+  // Builds the route `r` and hands it to `send` (add, replace or delete).
+  template <class Send>
+  Result<void> sendRoute(const Route& r, const std::string& request, Send send) {
+    std::string what = request + r.toString();
+    if (r.dev.empty() && !r.via) return fail(Code::kInvalid, what + ": a route needs a gateway or a device");
+    if (r.onlink && r.dev.empty()) return fail(Code::kInvalid, what + ": an onlink route needs a device");
+    RoutePtr route(rtnl_route_alloc());
+    rtnl_nexthop* nh = rtnl_route_nh_alloc();
+    NlAddrPtr dst = r.dst ? toNlAddr(r.dst->network(), r.dst->prefix) : toNlAddr(Ipv4{0}, 0);
+    if (!route || !nh || !dst) {
+      if (nh) rtnl_route_nh_free(nh);
+      return fail(Code::kInternal, what + ": out of memory");
+    }
+    rtnl_route_set_family(route.get(), AF_INET);
+    rtnl_route_set_table(route.get(), RT_TABLE_MAIN);
+    rtnl_route_set_dst(route.get(), dst.get());
+    if (!r.dev.empty()) {
+      auto index = indexOf(r.dev);
+      if (!index) {
+        rtnl_route_nh_free(nh);
+        return std::unexpected(Error{index.error().code, what + ": " + index.error().message});
+      }
+      rtnl_route_nh_set_ifindex(nh, *index);
+    }
+    if (r.via) {
+      NlAddrPtr gw = toNlAddr(*r.via, 32);
+      rtnl_route_nh_set_gateway(nh, gw.get());
+    }
+    if (r.onlink) rtnl_route_nh_set_flags(nh, RTNH_F_ONLINK);
+    rtnl_route_add_nexthop(route.get(), nh);  // the route owns nh from here
+    lastErrno_ = 0;
+    return check(send(route.get()), what);
+  }
+
+  // One RTM_NEWNEIGH/RTM_DELNEIGH built by hand: libnl's neighbour objects insist on
+  // attributes a bridge FDB request does not have and the other way round.
+  Result<void> neighRequest(int type, int flags, int family, uint8_t ntfFlags, const std::string& dev, Ipv4 dst,
+                            const std::string& mac, const std::string& what) {
+    auto index = indexOf(dev);
+    if (!index) return std::unexpected(Error{index.error().code, what + ": " + index.error().message});
+    std::optional<std::array<unsigned char, 6>> macBytes;
+    if (!mac.empty() && !(macBytes = parseMac(mac))) return fail(Code::kInvalid, what + ": \"" + mac + "\" is not a MAC address");
+    std::unique_ptr<nl_msg, decltype(&nlmsg_free)> msg(nlmsg_alloc_simple(type, flags), nlmsg_free);
+    if (!msg) return fail(Code::kInternal, what + ": out of memory");
+    ndmsg ndm{};
+    ndm.ndm_family = static_cast<uint8_t>(family);
+    ndm.ndm_ifindex = *index;
+    ndm.ndm_state = NUD_PERMANENT;
+    ndm.ndm_flags = ntfFlags;
+    uint32_t be = htonl(dst.value);
+    if (nlmsg_append(msg.get(), &ndm, sizeof ndm, NLMSG_ALIGNTO) < 0 || nla_put(msg.get(), NDA_DST, 4, &be) < 0 ||
+        (macBytes && nla_put(msg.get(), NDA_LLADDR, 6, macBytes->data()) < 0)) {
+      return fail(Code::kInternal, what + ": message too long");
+    }
+    lastErrno_ = 0;
+    if (int rc = nl_send_auto(sock_, msg.get()); rc < 0) return check(rc, what);
+    return check(nl_wait_for_ack(sock_), what);
+  }
+
+  // Dumps the neighbour table of `family` (AF_INET: ARP; AF_BRIDGE: every device's FDB) and
+  // calls `each(ndmsg, attributes)` for every entry.
+  template <class Each>
+  Result<void> dumpNeighbours(int family, const std::string& what, Each each) {
+    std::unique_ptr<nl_msg, decltype(&nlmsg_free)> msg(nlmsg_alloc_simple(RTM_GETNEIGH, NLM_F_DUMP), nlmsg_free);
+    if (!msg) return fail(Code::kInternal, what + ": out of memory");
+    ndmsg ndm{};
+    ndm.ndm_family = static_cast<uint8_t>(family);
+    if (nlmsg_append(msg.get(), &ndm, sizeof ndm, NLMSG_ALIGNTO) < 0) return fail(Code::kInternal, what + ": out of memory");
+    lastErrno_ = 0;
+    if (int rc = nl_send_auto(sock_, msg.get()); rc < 0) return check(rc, what);
+    // A clone of the socket's callbacks keeps the errno-recording error callback.
+    nl_cb* base = nl_socket_get_cb(sock_);
+    nl_cb* cb = nl_cb_clone(base);
+    nl_cb_put(base);
+    if (!cb) return fail(Code::kInternal, what + ": out of memory");
+    std::function<void(nl_msg*)> onMessage = [&](nl_msg* m) {
+      nlmsghdr* nlh = nlmsg_hdr(m);
+      if (nlh->nlmsg_type != RTM_NEWNEIGH || nlh->nlmsg_len < NLMSG_LENGTH(sizeof(ndmsg))) return;
+      nlattr* tb[NDA_MAX + 1] = {};
+      if (nlmsg_parse(nlh, sizeof(ndmsg), tb, NDA_MAX, nullptr) < 0) return;
+      each(*static_cast<const ndmsg*>(nlmsg_data(nlh)), tb);
+    };
+    nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, [](nl_msg* m, void* arg) {
+      (*static_cast<std::function<void(nl_msg*)>*>(arg))(m);
+      return static_cast<int>(NL_OK);
+    }, &onMessage);
+    int rc = nl_recvmsgs(sock_, cb);
+    nl_cb_put(cb);
+    return check(rc, what);
+  }
+
   // Turns a libnl return code into a Result, preferring the kernel's errno when one came.
   Result<void> check(int rc, const std::string& what) {
     if (rc >= 0) return {};

@@ -59,6 +59,8 @@ struct OverlayConfig {
   Backend backend = Backend::kVxlan;
   std::string lanInterface = "eth0";  // the node's LAN link (host-gw routes, vxlan's underlay)
   unsigned lanMtu = 1500;
+  // The cluster's pod CIDR: sync only ever removes routes into it (DESIGN.md: 10.244.0.0/16).
+  Ipv4Cidr clusterCidr{Ipv4{0x0af40000}, 16};
 };
 
 class Overlay {
