@@ -1,6 +1,7 @@
 #pragma once
-// The slice of rtnetlink the pod network needs: links (bridge, veth), IPv4 addresses and
-// IPv4 routes in the main table. One Netlink is bound to ONE network namespace for its whole
+// The slice of rtnetlink the pod network and the overlay need: links (bridge, veth, vxlan),
+// IPv4 addresses, IPv4 routes in the main table, permanent IPv4 neighbours and a VXLAN
+// device's FDB entries. One Netlink is bound to ONE network namespace for its whole
 // life; the pod network holds one for the node's namespace and opens a short-lived one per
 // pod namespace.
 //
