@@ -1,7 +1,7 @@
 # nanokube — the two commands: `make run` and `make test`.
 BUILD ?= build
 DATA_DIR ?= $(CURDIR)/.nanokube
-NODES ?= 1
+NODES ?= 2
 JOBS ?= $(shell nproc)
 
 .PHONY: all setup build test unit integration e2e run stop bench clean

@@ -5,7 +5,11 @@
 
 #include <array>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
 #include <random>
 
 #include <boost/asio/co_spawn.hpp>
@@ -85,7 +89,11 @@ struct HttpServer::Impl {
   Handler& handler;
   Pki pki;
   ssl::context sslctx{ssl::context::tls_server};
+  // The static tokens file, read again when it changed (`nanokube token create`
+  // appends to it while the server runs).
+  std::shared_mutex tokensMu;
   std::map<std::string, std::string> tokens;
+  std::filesystem::file_time_type tokensMtime;
   std::unique_ptr<tcp::acceptor> acceptor;
   std::mt19937 rng{std::random_device{}()};
   NodeProxy nodeProxy;
@@ -106,6 +114,21 @@ struct HttpServer::Impl {
     }
   }
 
+  std::optional<std::string> lookupToken(const std::string& token) {
+    {
+      std::shared_lock lock(tokensMu);
+      if (auto t = tokens.find(token); t != tokens.end()) return t->second;
+    }
+    std::error_code ec;
+    auto mtime = std::filesystem::last_write_time(pki.tokens, ec);
+    std::unique_lock lock(tokensMu);
+    if (ec || mtime == tokensMtime) return std::nullopt;
+    tokens = loadTokens(pki.tokens);
+    tokensMtime = mtime;
+    if (auto t = tokens.find(token); t != tokens.end()) return t->second;
+    return std::nullopt;
+  }
+
   // The user a request acts as: the client certificate's, or a bearer token's.
   // A token that is present but unknown is rejected even when a certificate
   // would do, as Kubernetes' union authenticator fails on a bad token.
@@ -116,8 +139,8 @@ struct HttpServer::Impl {
     if (it != msg.end()) {
       std::string value(it->value());
       if (value.rfind("Bearer ", 0) == 0) {
-        auto t = tokens.find(value.substr(7));
-        if (t != tokens.end()) return t->second;
+        std::string token = value.substr(7);
+        if (auto user = lookupToken(token)) return *user;
         badToken = true;
         return {};
       }
@@ -283,7 +306,11 @@ Result<void> HttpServer::start(const std::string& address, int port) {
     // none verifies. peerUser() reads the verification result instead.
     ctx.set_verify_callback([](bool, ssl::verify_context&) { return true; });
     SSL_CTX_set_session_id_context(ctx.native_handle(), reinterpret_cast<const unsigned char*>("nanokube"), 8);
-    impl_->tokens = loadTokens(impl_->pki.tokens);
+    {
+      std::error_code ec;
+      impl_->tokensMtime = std::filesystem::last_write_time(impl_->pki.tokens, ec);
+      impl_->tokens = loadTokens(impl_->pki.tokens);
+    }
     tcp::endpoint ep(net::ip::make_address(address), static_cast<unsigned short>(port));
     impl_->acceptor = std::make_unique<tcp::acceptor>(impl_->ioc);
     impl_->acceptor->open(ep.protocol());

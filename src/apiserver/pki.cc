@@ -174,6 +174,41 @@ std::string readFile(const std::string& path) {
   return ss.str();
 }
 
+Pki pkiPaths(const std::string& dataDir) {
+  Pki pki;
+  pki.dir = dataDir + "/pki";
+  pki.caCert = pki.dir + "/ca.crt";
+  pki.caKey = pki.dir + "/ca.key";
+  pki.serverCert = pki.dir + "/apiserver.crt";
+  pki.serverKey = pki.dir + "/apiserver.key";
+  pki.adminCert = pki.dir + "/admin.crt";
+  pki.adminKey = pki.dir + "/admin.key";
+  pki.kubeletClientCert = pki.dir + "/apiserver-kubelet-client.crt";
+  pki.kubeletClientKey = pki.dir + "/apiserver-kubelet-client.key";
+  pki.tokens = pki.dir + "/tokens.csv";
+  return pki;
+}
+
+Result<std::string> createJoinToken(const Pki& pki) {
+  if (!fs::exists(pki.tokens)) return fail(Code::kNotFound, fmt::format("{} does not exist: no server PKI there", pki.tokens));
+  static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  unsigned char raw[22];
+  if (RAND_bytes(raw, sizeof raw) != 1) return fail(Code::kInternal, "RAND_bytes failed");
+  std::string id, secret;
+  for (int i = 0; i < 6; ++i) id += kAlphabet[raw[i] % 36];
+  for (int i = 6; i < 22; ++i) secret += kAlphabet[raw[i] % 36];
+  std::string token = id + "." + secret;
+  std::string line = fmt::format("{},system:bootstrap:{},{},\"system:bootstrappers,system:nodes\"\n", token, id, id);
+  std::string current = readFile(pki.tokens);
+  if (!current.empty() && current.back() != '\n') current += '\n';
+  std::string tmp = pki.tokens + ".tmp";
+  if (auto r = writeSecret(tmp, current + line, 0600); !r) return std::unexpected(r.error());
+  std::error_code ec;
+  fs::rename(tmp, pki.tokens, ec);
+  if (ec) return fail(Code::kInternal, fmt::format("rename {}: {}", pki.tokens, ec.message()));
+  return token;
+}
+
 Result<Pki> ensurePki(const std::string& dataDir, const std::vector<std::string>& ipSans,
                       const std::vector<std::string>& dnsSans) {
   Pki pki;

@@ -25,6 +25,15 @@ struct Pki {
 // Creates what is missing. The CA, the admin credential and the tokens are kept
 // across starts; the serving certificate is made anew at every start so that
 // its SANs follow `ipSans` and `dnsSans`.
+// The paths of the PKI under dataDir, without making or changing anything.
+Pki pkiPaths(const std::string& dataDir);
+
+// A join token for a node agent (`nanokube agent --token`), in kubeadm's form
+// "[a-z0-9]{6}.[a-z0-9]{16}", appended to the static token file as user
+// system:bootstrap:<id> in groups system:bootstrappers and system:nodes. The
+// running server reads the file again when it changed.
+Result<std::string> createJoinToken(const Pki& pki);
+
 Result<Pki> ensurePki(const std::string& dataDir, const std::vector<std::string>& ipSans,
                       const std::vector<std::string>& dnsSans);
 

@@ -297,6 +297,7 @@ std::string alreadyRunningMessage(const std::string& dataDir) {
 Result<ClusterPlan> up(const UpOptions& options) {
   auto plan = planCluster(options.dataDir, options.nodes);
   if (!plan) return plan;
+  plan->overlay = options.overlay;
   std::error_code ec;
   if (options.agents && !fs::is_regular_file(options.binaries.pause, ec)) {
     return fail(Code::kNotFound, fmt::format("{} is missing: build the nanokube-pause target", options.binaries.pause.string()));

@@ -26,6 +26,7 @@ Binaries selfBinaries();
 struct UpOptions {
   std::filesystem::path dataDir;
   int nodes = 1;
+  std::string overlay = "vxlan";  // vxlan, udp or host-gw: the pod-to-pod overlay between nodes
   std::chrono::seconds timeout{60};
   std::filesystem::path imageCache;  // default: <binary dir>/images
   std::filesystem::path imagesDir;   // default: findImagesDir(<binary dir>)

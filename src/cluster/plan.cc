@@ -90,7 +90,9 @@ std::vector<std::string> agentArgv(const ClusterPlan& plan, const NodePlan& node
           "--cgroup-root",
           node.cgroupRoot,
           "--pause",
-          pauseBinary.string()};
+          pauseBinary.string(),
+          "--overlay",
+          plan.overlay};
 }
 
 }  // namespace nanokube::cluster

@@ -68,6 +68,7 @@ struct ClusterPlan {
   std::filesystem::path dataDir;  // absolute, normalized
   std::string id;                 // 8 hex digits derived from dataDir
   std::vector<NodePlan> nodes;
+  std::string overlay = "vxlan";  // the agents' --overlay: vxlan, udp or host-gw
 
   std::filesystem::path stateFile() const { return dataDir / "cluster.json"; }
   std::filesystem::path serverDir() const { return dataDir / "server"; }

@@ -45,6 +45,7 @@ void addClusterCommands(CLI::App& app) {
   struct Options {
     std::string dataDir;
     int nodes = 1;
+    std::string overlay = "vxlan";
     int timeout = 60;
     std::string imageCache;
     std::string imagesDir;
@@ -68,6 +69,11 @@ void addClusterCommands(CLI::App& app) {
       "import the example images, wait until every Node is Ready and write DATA_DIR/kubeconfig");
   addDataDir(upCmd);
   upCmd->add_option("--nodes", options->nodes, "Number of nodes")->capture_default_str()->check(CLI::Range(1, cluster::kMaxNodes));
+  upCmd->add_option("--overlay", options->overlay,
+                    "How pods reach pods on other nodes: vxlan (kernel VXLAN), udp (a TUN device and UDP, as "
+                    "flannel's udp backend) or host-gw (routes via the nodes' LAN addresses)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"vxlan", "udp", "host-gw"}));
   upCmd->add_option("--timeout", options->timeout, "Seconds to wait for the server and the Nodes to be Ready")
       ->capture_default_str();
   upCmd->add_option("--image-cache", options->imageCache,
@@ -80,6 +86,7 @@ void addClusterCommands(CLI::App& app) {
     cluster::UpOptions up;
     up.dataDir = options->dataDir;
     up.nodes = options->nodes;
+    up.overlay = options->overlay;
     up.timeout = std::chrono::seconds(options->timeout);
     up.imageCache = options->imageCache;
     up.imagesDir = options->imagesDir;

@@ -19,4 +19,7 @@ void addAgentCommand(CLI::App& app);
 // cluster of node namespaces on this machine.
 void addClusterCommands(CLI::App& app);
 
+// `nanokube token create --data-dir DIR`: a join token for an agent on another machine.
+void addTokenCommands(CLI::App& app);
+
 }  // namespace nanokube

@@ -57,6 +57,7 @@ int main(int argc, char** argv) {
   addImageCommands(app);
   addAgentCommand(app);
   addClusterCommands(app);
+  addTokenCommands(app);
 
   auto* versionCmd = app.add_subcommand("version", "Print nanokube's version and the Kubernetes API version it serves");
 

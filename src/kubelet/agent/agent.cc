@@ -25,6 +25,7 @@
 #include "net/ipam.h"
 #include "net/netlink.h"
 #include "net/netns.h"
+#include "net/overlay/overlay.h"
 
 namespace nanokube::kubelet {
 
@@ -34,6 +35,7 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr char kHostPortsKey[] = "#hostports";
+constexpr char kOverlayKey[] = "#overlay";
 
 std::string readWholeFile(const std::string& path) {
   std::ifstream in(path);
@@ -96,7 +98,16 @@ Result<void> runAgent(const AgentOptions& o) {
   fs::create_directories(paths.dataDir, ec);
   if (ec) return fail(Code::kInternal, fmt::format("mkdir {}: {}", o.dataDir, ec.message()));
 
-  auto cfg = client::loadKubeconfig(o.kubeconfig);
+  Result<client::ClientConfig> cfg = fail(Code::kInvalid, "the agent needs --kubeconfig, or --server and --token");
+  if (!o.kubeconfig.empty()) {
+    cfg = client::loadKubeconfig(o.kubeconfig);
+  } else if (!o.server.empty() && !o.token.empty()) {
+    client::ClientConfig c;
+    c.server = o.server;
+    c.token = o.token;
+    c.caFile = o.certificateAuthority;
+    cfg = c;
+  }
   if (!cfg) return std::unexpected(cfg.error());
   auto api = client::ApiClientImpl::create(*cfg);
   if (!api) return std::unexpected(api.error());
@@ -124,11 +135,34 @@ Result<void> runAgent(const AgentOptions& o) {
     if (!self) return std::unexpected(self.error());
     if (auto r = net::writeNetSysctl(self->get(), "net/ipv4/ip_forward", "1"); !r) return r;
   }
+  // The overlay to the other nodes: its device first, then what peers need
+  // is published in the Node's annotations.
+  std::unique_ptr<net::overlay::Overlay> overlay;
+  unsigned podMtu = o.lanMtu;
+  if (o.overlay != "none") {
+    auto backend = net::overlay::parseBackend(o.overlay);
+    if (!backend) return std::unexpected(backend.error());
+    auto made = net::overlay::makeOverlay({*backend, o.lanInterface, o.lanMtu});
+    if (!made) return std::unexpected(made.error());
+    overlay = std::move(*made);
+    auto nodeIp = net::Ipv4::parse(o.nodeIp);
+    if (!nodeIp) return fail(Code::kInvalid, fmt::format("--node-ip {} is not an IPv4 address", o.nodeIp));
+    net::overlay::NodeInfo self{o.nodeName, *nodeIp, *podCidr, std::string(net::overlay::backendName(*backend)), ""};
+    auto published = overlay->setUp(self);
+    if (!published) return std::unexpected(published.error());
+    Json annotations = Json::object();
+    for (const auto& [k, v] : net::overlay::annotationsFor(*backend, *published)) annotations[k] = v;
+    auto r = (*api)->patch(client::apiPath("v1", "nodes", "", o.nodeName), client::PatchType::kMerge,
+                           {{"metadata", {{"annotations", annotations}}}});
+    if (!r) return std::unexpected(r.error());
+    podMtu = overlay->podMtu();
+    spdlog::info("overlay {} up, pod MTU {}", o.overlay, podMtu);
+  }
   auto nodeLink = net::openNetlink(-1);
   if (!nodeLink) return std::unexpected(nodeLink.error());
   auto ipam = net::IpamStore::open(paths.ipamFile(), *podCidr);
   if (!ipam) return std::unexpected(ipam.error());
-  net::PodNetwork network(**nodeLink, **ipam, net::openNetlink, net::NodeNetworkConfig{net::kBridgeName, o.mtu});
+  net::PodNetwork network(**nodeLink, **ipam, net::openNetlink, net::NodeNetworkConfig{net::kBridgeName, podMtu});
   if (auto r = network.ensureBridge(); !r) return r;
 
   auto images = images::ImageStore::open(o.imageStore);
@@ -151,6 +185,15 @@ Result<void> runAgent(const AgentOptions& o) {
                                             const client::ObjectPtr&) { queue.add(key); },
                             .onDelete = [&](const std::string& key, const client::ObjectPtr&) { queue.add(key); },
                         });
+  // Every Node: the overlay follows the others' podCIDRs and addresses.
+  client::Informer nodes(**api, client::InformerOptions{.path = "/api/v1/nodes"},
+                         client::InformerHandlers{
+                             .onAdd = [&](const std::string&, const client::ObjectPtr&) { queue.add(kOverlayKey); },
+                             .onUpdate = [&](const std::string&, const client::ObjectPtr&,
+                                             const client::ObjectPtr&) { queue.add(kOverlayKey); },
+                             .onDelete = [&](const std::string&, const client::ObjectPtr&) { queue.add(kOverlayKey); },
+                         });
+  if (overlay) nodes.start();
   pods.start();
   if (!pods.waitForSync(60s)) spdlog::warn("pods of node {} not listed yet", o.nodeName);
   // Everything recovered is looked at once: pods gone meanwhile are removed.
@@ -162,7 +205,22 @@ Result<void> runAgent(const AgentOptions& o) {
   for (int i = 0; i < o.workers; ++i) {
     threads.emplace_back([&] {
       while (auto key = queue.get()) {
-        if (*key == kHostPortsKey) {
+        if (*key == kOverlayKey) {
+          std::vector<net::overlay::NodeInfo> peers;
+          auto snapshot = nodes.snapshot();
+          for (const auto& [name, node] : *snapshot) {
+            if (name == o.nodeName) continue;
+            auto info = net::overlay::nodeInfoOf(*node);
+            if (info && info->backend == o.overlay) peers.push_back(*info);
+          }
+          if (auto r = overlay->sync(peers); !r) {
+            spdlog::warn("overlay: {}", r.error().message);
+            queue.done(*key);
+            queue.addAfter(*key, 1s);
+            continue;
+          }
+          spdlog::debug("overlay: {} peer(s)", peers.size());
+        } else if (*key == kHostPortsKey) {
           if (auto r = hostPorts.sync(toMappings(workers.hostPorts())); !r) {
             spdlog::warn("hostPorts: {}", r.error().message);
             queue.done(*key);
@@ -241,6 +299,7 @@ Result<void> runAgent(const AgentOptions& o) {
   stopCv.notify_all();
   if (server) server->stop();
   pods.stop();
+  nodes.stop();
   queue.shutDown();
   for (auto& t : threads) t.join();
   return {};

@@ -15,6 +15,9 @@ namespace nanokube::kubelet {
 
 struct AgentOptions {
   std::string kubeconfig;  // the node's credentials
+  // Or, instead of a kubeconfig (an agent joining from another machine): the
+  // server's URL, a join token (`nanokube token create`) and the cluster CA.
+  std::string server, token, certificateAuthority;
   std::string nodeName;
   std::string nodeIp;      // InternalIP; hostPorts and the HTTPS endpoint answer here
   std::string dataDir;
@@ -25,7 +28,12 @@ struct AgentOptions {
   std::string cgroupRoot = "/nanokube";
   int port = 10250;
   int workers = 8;
-  unsigned mtu = 1500;
+  // The node's LAN link and its MTU: the overlay's underlay.
+  std::string lanInterface = "eth0";
+  unsigned lanMtu = 1500;
+  // How pods reach pods on other nodes: vxlan, udp, host-gw (net/overlay), or
+  // none (pods reach only pods of their own node).
+  std::string overlay = "vxlan";
 };
 
 // Runs until SIGINT or SIGTERM.

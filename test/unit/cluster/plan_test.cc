@@ -84,7 +84,7 @@ TEST(Argv, ServerAndAgentFollowTheContract) {
                                       "/c/nodes/node-2", "--image-store", "/c/images", "--tls-cert",
                                       "/c/nodes/node-2/kubelet.crt", "--tls-key", "/c/nodes/node-2/kubelet.key",
                                       "--client-ca", "/c/server/pki/ca.crt", "--cgroup-root",
-                                      "/nanokube-" + plan.id + "/node-2", "--pause", "/b/nanokube-pause"}));
+                                      "/nanokube-" + plan.id + "/node-2", "--pause", "/b/nanokube-pause", "--overlay", "vxlan"}));
 }
 
 TEST(State, RoundTripsAndRejectsGarbage) {
