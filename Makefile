@@ -38,6 +38,7 @@ stop:
 bench: build
 	@bash bench/run $(BUILD)
 	@bash bench/pod-startup $(BUILD)
+	@bash bench/overlay $(BUILD)
 
 clean:
 	rm -rf $(BUILD)
