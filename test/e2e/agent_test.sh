@@ -232,16 +232,17 @@ test_agent_hostport_conflict() {
   kc delete namespace "$first" "$ANS" --wait=false >/dev/null 2>&1
 }
 
-# restart_agent NODE: stops the node's agent and starts it again with the same
+# restart_agent NODE [CLUSTER_DIR]: stops the node's agent and starts it again with the same
 # command line in the node's network namespace (as `cluster up` started it).
 restart_agent() {
-  local node=$1 dir=$CLUSTER_DIR/nodes/$1 pid
+  local node=$1 cluster=${2:-$CLUSTER_DIR}
+  local dir=$cluster/nodes/$1 pid
   pid=$(cat "$dir/agent.pid")
   local -a argv
   mapfile -d '' argv <"/proc/$pid/cmdline"
   kill "$pid"
   wait_for 15 bash -c "! kill -0 $pid 2>/dev/null" || { fail "agent $pid does not stop"; return 1; }
-  nsenter --net="$CLUSTER_DIR/netns/$node" setsid "${argv[@]}" >>"$dir/agent.log" 2>&1 </dev/null &
+  nsenter --net="$cluster/netns/$node" setsid "${argv[@]}" >>"$dir/agent.log" 2>&1 </dev/null &
   echo $! >"$dir/agent.pid"
 }
 

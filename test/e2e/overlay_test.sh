@@ -79,6 +79,15 @@ test_overlay_vxlan_two_nodes_and_node_leaving() {
   run_ok ok_ delete node node-2
   wait_for 5 bash -c "[[ -z \"\$(nsenter --net='$OVDIR/netns/node-1' ip route show '$cidr2')\" ]]" ||
     fail "node-1 still routes to the deleted node's $cidr2: $(routes)"
+  # node-2 joins again (its agent restarts and registers): node-1 routes to it
+  # within seconds, and a pod started there now is reachable.
+  restart_agent node-2 "$OVDIR" || { overlay_cluster_down; return; }
+  wait_for 20 bash -c "ok_cidr=\$(timeout 10 '$KUBECTL_BIN' --kubeconfig '$OVKC' get node node-2 -o jsonpath='{.spec.podCIDR}'); [[ -n \$ok_cidr && -n \$(nsenter --net='$OVDIR/netns/node-1' ip route show \$ok_cidr) ]]" ||
+    fail "node-1 has no route to the node that joined again"
+  pod_on late node-2 nginx
+  wait_for 60 ov_running late || fail "late not Running"
+  run_ok ok_ exec client -- wget -qO- "http://$(ov_ip late)/"
+  expect_contains "a pod on the node that joined is reachable" "Welcome to nginx" "$OUT"
   overlay_cluster_down
 }
 

@@ -161,6 +161,15 @@ Result<void> runAgent(const AgentOptions& o) {
   auto nodeLink = net::openNetlink(-1);
   if (!nodeLink) return std::unexpected(nodeLink.error());
   auto ipam = net::IpamStore::open(paths.ipamFile(), *podCidr);
+  if (!ipam && fs::exists(paths.ipamFile())) {
+    // The Node was deleted and registered again with another podCIDR: pods of
+    // the old one keep their addresses (reachable on this node only); new pods
+    // get addresses of the new one.
+    auto aside = paths.ipamFile().string() + ".old";
+    spdlog::warn("{}; keeping it as {} and starting IPAM afresh for {}", ipam.error().message, aside, podCidrText);
+    fs::rename(paths.ipamFile(), aside, ec);
+    ipam = net::IpamStore::open(paths.ipamFile(), *podCidr);
+  }
   if (!ipam) return std::unexpected(ipam.error());
   net::PodNetwork network(**nodeLink, **ipam, net::openNetlink, net::NodeNetworkConfig{net::kBridgeName, podMtu});
   if (auto r = network.ensureBridge(); !r) return r;
