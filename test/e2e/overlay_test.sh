@@ -105,3 +105,13 @@ test_overlay_hostgw_two_nodes() {
   check_pod_to_pod host-gw 2 || return
   overlay_cluster_down
 }
+
+test_overlay_udp_three_nodes() {
+  check_pod_to_pod udp 3 || return
+  overlay_cluster_down
+}
+
+test_overlay_hostgw_three_nodes() {
+  check_pod_to_pod host-gw 3 || return
+  overlay_cluster_down
+}
