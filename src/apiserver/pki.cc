@@ -209,23 +209,45 @@ Result<std::string> createJoinToken(const Pki& pki) {
   return token;
 }
 
+namespace {
+
+// "IP:10.0.0.1,DNS:localhost".
+std::string subjectAltNames(const std::vector<std::string>& ipSans, const std::vector<std::string>& dnsSans) {
+  std::string sans;
+  for (const auto& ip : ipSans) sans += (sans.empty() ? "" : ",") + ("IP:" + ip);
+  for (const auto& dns : dnsSans) sans += (sans.empty() ? "" : ",") + ("DNS:" + dns);
+  return sans;
+}
+
+struct Ca {
+  KeyPtr key;
+  CertPtr cert;
+};
+
+Result<Ca> loadCa(const Pki& pki) {
+  auto key = loadKey(pki.caKey);
+  if (!key) return std::unexpected(key.error());
+  auto cert = loadCert(pki.caCert);
+  if (!cert) return std::unexpected(cert.error());
+  return Ca{std::move(*key), std::move(*cert)};
+}
+
+// Makes a certificate for `spec` signed by the CA and writes it with its key.
+Result<void> issue(const Ca& ca, const CertSpec& spec, const std::string& certPath, const std::string& keyPath) {
+  auto kc = makeCert(spec, ca.cert.get(), ca.key.get());
+  if (!kc) return std::unexpected(kc.error());
+  return writePair(*kc, certPath, keyPath);
+}
+
+}  // namespace
+
 Result<Pki> ensurePki(const std::string& dataDir, const std::vector<std::string>& ipSans,
                       const std::vector<std::string>& dnsSans) {
-  Pki pki;
-  pki.dir = dataDir + "/pki";
+  Pki pki = pkiPaths(dataDir);
   std::error_code ec;
   fs::create_directories(pki.dir, ec);
   if (ec) return fail(Code::kInternal, fmt::format("mkdir {}: {}", pki.dir, ec.message()));
   ::chmod(pki.dir.c_str(), 0700);
-  pki.caCert = pki.dir + "/ca.crt";
-  pki.caKey = pki.dir + "/ca.key";
-  pki.serverCert = pki.dir + "/apiserver.crt";
-  pki.serverKey = pki.dir + "/apiserver.key";
-  pki.adminCert = pki.dir + "/admin.crt";
-  pki.adminKey = pki.dir + "/admin.key";
-  pki.kubeletClientCert = pki.dir + "/apiserver-kubelet-client.crt";
-  pki.kubeletClientKey = pki.dir + "/apiserver-kubelet-client.key";
-  pki.tokens = pki.dir + "/tokens.csv";
 
   if (!fs::exists(pki.caCert) || !fs::exists(pki.caKey)) {
     auto ca = makeCert({.commonName = "nanokube-ca", .isCa = true}, nullptr, nullptr);
@@ -234,31 +256,17 @@ Result<Pki> ensurePki(const std::string& dataDir, const std::vector<std::string>
     fs::remove(pki.adminCert, ec);  // a new CA invalidates every credential it signed
     fs::remove(pki.kubeletClientCert, ec);
   }
-  auto caKey = loadKey(pki.caKey);
-  if (!caKey) return std::unexpected(caKey.error());
-  auto caCert = loadCert(pki.caCert);
-  if (!caCert) return std::unexpected(caCert.error());
-
-  std::string sans;
-  for (const auto& ip : ipSans) sans += (sans.empty() ? "" : ",") + ("IP:" + ip);
-  for (const auto& dns : dnsSans) sans += (sans.empty() ? "" : ",") + ("DNS:" + dns);
-  auto server = makeCert({.commonName = "kube-apiserver", .serverAuth = true, .subjectAltName = sans},
-                         caCert->get(), caKey->get());
-  if (!server) return std::unexpected(server.error());
-  if (auto r = writePair(*server, pki.serverCert, pki.serverKey); !r) return std::unexpected(r.error());
-
+  auto ca = loadCa(pki);
+  if (!ca) return std::unexpected(ca.error());
+  CertSpec server{.commonName = "kube-apiserver", .serverAuth = true, .subjectAltName = subjectAltNames(ipSans, dnsSans)};
+  if (auto r = issue(*ca, server, pki.serverCert, pki.serverKey); !r) return std::unexpected(r.error());
   if (!fs::exists(pki.adminCert) || !fs::exists(pki.adminKey)) {
-    auto admin = makeCert({.commonName = "kubernetes-admin", .organization = "system:masters", .clientAuth = true},
-                          caCert->get(), caKey->get());
-    if (!admin) return std::unexpected(admin.error());
-    if (auto r = writePair(*admin, pki.adminCert, pki.adminKey); !r) return std::unexpected(r.error());
+    CertSpec admin{.commonName = "kubernetes-admin", .organization = "system:masters", .clientAuth = true};
+    if (auto r = issue(*ca, admin, pki.adminCert, pki.adminKey); !r) return std::unexpected(r.error());
   }
   if (!fs::exists(pki.kubeletClientCert) || !fs::exists(pki.kubeletClientKey)) {
-    auto client = makeCert(
-        {.commonName = "kube-apiserver-kubelet-client", .organization = "system:masters", .clientAuth = true},
-        caCert->get(), caKey->get());
-    if (!client) return std::unexpected(client.error());
-    if (auto r = writePair(*client, pki.kubeletClientCert, pki.kubeletClientKey); !r) return std::unexpected(r.error());
+    CertSpec client{.commonName = "kube-apiserver-kubelet-client", .organization = "system:masters", .clientAuth = true};
+    if (auto r = issue(*ca, client, pki.kubeletClientCert, pki.kubeletClientKey); !r) return std::unexpected(r.error());
   }
   if (!fs::exists(pki.tokens)) {
     std::string line = fmt::format("{},kubernetes-admin,kubernetes-admin,\"system:masters\"\n", randomToken());
@@ -269,30 +277,18 @@ Result<Pki> ensurePki(const std::string& dataDir, const std::vector<std::string>
 
 Result<void> issueClientCert(const Pki& pki, const std::string& commonName, const std::string& organization,
                              const std::string& certPath, const std::string& keyPath) {
-  auto caKey = loadKey(pki.caKey);
-  if (!caKey) return std::unexpected(caKey.error());
-  auto caCert = loadCert(pki.caCert);
-  if (!caCert) return std::unexpected(caCert.error());
-  auto kc = makeCert({.commonName = commonName, .organization = organization, .clientAuth = true}, caCert->get(),
-                     caKey->get());
-  if (!kc) return std::unexpected(kc.error());
-  return writePair(*kc, certPath, keyPath);
+  auto ca = loadCa(pki);
+  if (!ca) return std::unexpected(ca.error());
+  return issue(*ca, {.commonName = commonName, .organization = organization, .clientAuth = true}, certPath, keyPath);
 }
 
 Result<void> issueServingCert(const Pki& pki, const std::string& commonName, const std::vector<std::string>& ipSans,
                               const std::vector<std::string>& dnsSans, const std::string& certPath,
                               const std::string& keyPath) {
-  auto caKey = loadKey(pki.caKey);
-  if (!caKey) return std::unexpected(caKey.error());
-  auto caCert = loadCert(pki.caCert);
-  if (!caCert) return std::unexpected(caCert.error());
-  std::string sans;
-  for (const auto& ip : ipSans) sans += (sans.empty() ? "" : ",") + ("IP:" + ip);
-  for (const auto& dns : dnsSans) sans += (sans.empty() ? "" : ",") + ("DNS:" + dns);
-  auto kc = makeCert({.commonName = commonName, .serverAuth = true, .subjectAltName = sans}, caCert->get(),
-                     caKey->get());
-  if (!kc) return std::unexpected(kc.error());
-  return writePair(*kc, certPath, keyPath);
+  auto ca = loadCa(pki);
+  if (!ca) return std::unexpected(ca.error());
+  return issue(*ca, {.commonName = commonName, .serverAuth = true, .subjectAltName = subjectAltNames(ipSans, dnsSans)},
+               certPath, keyPath);
 }
 
 Result<void> writeKubeconfig(const std::string& path, const std::string& serverUrl, const Pki& pki,
