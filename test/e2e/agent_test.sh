@@ -269,3 +269,21 @@ test_agent_restart_keeps_pods() {
   expect_not_contains "ps: nothing left of the pods" "$ANS/" "$OUT"
   kc delete namespace "$ANS" --wait=false >/dev/null 2>&1
 }
+
+test_agent_exec_tty() {
+  cluster_up || { fail "cluster up"; return; }
+  agent_ns
+  run_ok kc run tty -n "$ANS" --image=busybox -- sleep 3600
+  wait_running "$ANS" tty 1/1 || { fail "tty not Running"; return; }
+  # kubectl -ti wants a terminal of its own: script(1) gives it one.
+  local out
+  out=$(printf 'tty; exit 7\n' | timeout 60 script -qec \
+    "'$KUBECTL_BIN' --kubeconfig '$CLUSTER_KUBECONFIG' exec -ti tty -n '$ANS' -- sh" /dev/null 2>&1)
+  expect_match "a terminal in the container" "/dev/pts/[0-9]+" "$out"
+  expect_contains "the exit code comes back" "command terminated with exit code 7" "$out"
+  # stdin without a terminal: -i alone.
+  run_ok bash -c "printf 'hello from stdin\n' | timeout 60 '$KUBECTL_BIN' --kubeconfig '$CLUSTER_KUBECONFIG' exec -i tty -n '$ANS' -- cat"
+  expect_eq "exec -i pipes stdin" "hello from stdin" "$OUT"
+  kc delete pod tty -n "$ANS" --grace-period=0 >/dev/null 2>&1
+  kc delete namespace "$ANS" --wait=false >/dev/null 2>&1
+}
