@@ -16,6 +16,7 @@
 #include "apiserver/http_server.h"
 #include "apiserver/pki.h"
 #include "apiserver/registry.h"
+#include "apiserver/node_lifecycle_loop.h"
 #include "apiserver/scheduler_loop.h"
 #include "store/store.h"
 
@@ -86,6 +87,8 @@ Result<void> runServer(const ServerOptions& options) {
   if (auto e = endpoints.start(); !e) return std::unexpected(e.error());
   SchedulerLoop scheduler(**registry);  // binds pending pods to nodes (scheduler_loop.h)
   if (auto e = scheduler.start(); !e) return std::unexpected(e.error());
+  NodeLifecycleLoop nodeLifecycle(**registry);  // Unknown + unreachable taints for silent nodes
+  nodeLifecycle.start();
 
   std::string url = fmt::format("https://{}:{}", advertise, http.port());
   if (auto k = writeKubeconfig(options.dataDir + "/kubeconfig", url, *pki, "nanokube"); !k) return k;

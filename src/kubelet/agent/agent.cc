@@ -270,7 +270,15 @@ Result<void> runAgent(const AgentOptions& o) {
     int ticks = 0;
     do {
       if (auto r = renewLease(**api, o.nodeName, nodeUid); !r) spdlog::warn("lease: {}", r.error().message);
-      if (++ticks % 6 == 0) {
+      // The status every minute, and at once when the node is not Ready (the
+      // node lifecycle controller marked it Unknown while the agent was away).
+      bool notReady = false;
+      if (auto n = (*api)->get(client::apiPath("v1", "nodes", "", o.nodeName))) {
+        for (const auto& c : api::fieldAt(*n, {"status", "conditions"}) ? (*n)["status"]["conditions"] : Json::array()) {
+          if (c.value("type", "") == "Ready") notReady = c.value("status", "") != "True";
+        }
+      }
+      if (++ticks % 6 == 0 || notReady) {
         auto r = (*api)->patch(client::apiPath("v1", "nodes", "", o.nodeName) + "/status", client::PatchType::kMerge,
                                {{"status", nodeStatus(facts, formatRfc3339(systemNow()))}});
         if (!r) spdlog::warn("node status: {}", r.error().message);
