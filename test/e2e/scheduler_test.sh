@@ -30,6 +30,9 @@ sched_has_event() { kubectl get events -n "$NS" --field-selector "involvedObject
 test_scheduler_binds_pods_and_allocates_pod_cidrs() {
   local n1=e2e-sched-node-1 n2=e2e-sched-node-2
   kubectl delete node $n1 $n2 e2e-sched-node-3 --ignore-not-found >/dev/null 2>&1
+  # Pods other tests left Pending on this server would be bound to the new
+  # nodes first and could take their hostPorts: start from none.
+  kubectl delete pods --all --all-namespaces --grace-period=0 --force >/dev/null 2>&1
   new_namespace
   run_ok sched_node $n1 && expect_eq "create node 1" "node/$n1 created" "$OUT"
   run_ok sched_node $n2 && expect_eq "create node 2" "node/$n2 created" "$OUT"
