@@ -287,3 +287,33 @@ test_agent_exec_tty() {
   kc delete pod tty -n "$ANS" --grace-period=0 >/dev/null 2>&1
   kc delete namespace "$ANS" --wait=false >/dev/null 2>&1
 }
+
+test_agent_stopped_node_turns_notready() {
+  cluster_up || { fail "cluster up"; return; }
+  agent_ns
+  local dir=$CLUSTER_DIR/nodes/node-1 pid
+  pid=$(cat "$dir/agent.pid")
+  local -a argv
+  mapfile -d '' argv <"/proc/$pid/cmdline"
+  kill "$pid"
+  wait_for 15 bash -c "! kill -0 $pid 2>/dev/null" || { fail "agent $pid does not stop"; return; }
+  # No Lease renewal for 40 s: NotReady, with the unreachable taints.
+  node_status() { kc get node node-1 --no-headers 2>/dev/null | awk '{print $2}'; }
+  wait_for 60 bash -c "[[ \$(timeout 10 '$KUBECTL_BIN' --kubeconfig '$CLUSTER_KUBECONFIG' get node node-1 --no-headers | awk '{print \$2}') == NotReady ]]" ||
+    fail "node-1 not NotReady after its agent stopped: $(kc get nodes 2>&1)"
+  run_out kc describe node node-1
+  expect_contains "unreachable taint" "node.kubernetes.io/unreachable:NoSchedule" "$OUT"
+  expect_contains "condition message" "Kubelet stopped posting node status." "$OUT"
+  # A new pod is not placed on it.
+  run_ok kc run waiting -n "$ANS" --image=busybox -- sleep 3600
+  wait_for 20 bash -c "timeout 10 '$KUBECTL_BIN' --kubeconfig '$CLUSTER_KUBECONFIG' get events -n '$ANS' | grep -q 'untolerated taint'" ||
+    fail "no FailedScheduling for the taint: $(kc get events -n "$ANS" 2>&1 | tail -3)"
+  # The agent comes back: Ready, taints gone, the pod runs.
+  nsenter --net="$CLUSTER_DIR/netns/node-1" setsid "${argv[@]}" >>"$dir/agent.log" 2>&1 </dev/null &
+  echo $! >"$dir/agent.pid"
+  wait_running "$ANS" waiting 1/1 || fail "the pod did not run once the node was back: $(kc get pods -n "$ANS" 2>&1)"
+  expect_eq "Ready again" Ready "$(node_status)"
+  expect_eq "taints gone" "" "$(kc get node node-1 -o jsonpath='{.spec.taints}')"
+  kc delete pod waiting -n "$ANS" --grace-period=0 >/dev/null 2>&1
+  kc delete namespace "$ANS" --wait=false >/dev/null 2>&1
+}
