@@ -21,6 +21,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/url.h"
+
 namespace nanokube::apiserver {
 
 namespace net = boost::asio;
@@ -33,20 +35,6 @@ using net::use_awaitable;
 
 namespace {
 
-std::string encode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
 
 // Every container name of the pod: init, app, ephemeral (podutil.VisitContainers' order).
 std::vector<std::string> containerNames(const Json& pod) {
@@ -181,13 +169,13 @@ Result<std::pair<std::string, int>> kubeletEndpoint(const Json& node) {
 
 std::string agentTarget(std::string_view subresource, const std::string& ns, const std::string& pod,
                         const std::string& container, const Query& query) {
-  std::string out = fmt::format("/{}/{}/{}/{}", subresource == "log" ? "containerLogs" : "exec", encode(ns),
-                                encode(pod), encode(container));
+  std::string out = fmt::format("/{}/{}/{}/{}", subresource == "log" ? "containerLogs" : "exec", percentEncode(ns),
+                                percentEncode(pod), percentEncode(container));
   char sep = '?';
   for (const auto& [k, v] : query) {
     if (k == "container") continue;
     out += sep;
-    out += encode(k) + "=" + encode(v);
+    out += percentEncode(k) + "=" + percentEncode(v);
     sep = '&';
   }
   return out;

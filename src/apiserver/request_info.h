@@ -8,6 +8,7 @@
 
 #include "api/resources.h"
 #include "common/error.h"
+#include "common/url.h"
 
 namespace nanokube::apiserver {
 
@@ -25,9 +26,9 @@ struct RequestInfo {
 
 using Query = std::multimap<std::string, std::string>;
 
-// Splits "path?query" and percent-decodes the query (a '+' in a query value is a space).
-void splitTarget(std::string_view target, std::string& path, Query& query);
-std::string percentDecode(std::string_view s, bool plusIsSpace);
+// splitTarget and percentDecode: common/url.h.
+using nanokube::percentDecode;
+using nanokube::splitTarget;
 // The first value of a query parameter, or "" when absent.
 std::string queryValue(const Query& q, const std::string& key);
 

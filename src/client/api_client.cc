@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "common/url.h"
+
 namespace nanokube::client {
 
 std::string apiPath(std::string_view apiVersion, std::string_view plural, std::string_view ns,
@@ -24,23 +26,11 @@ std::string objectKey(const Json& object) {
 
 std::string encodeQuery(const Query& query) {
   std::string out;
-  auto encode = [&out](std::string_view s) {
-    static constexpr char kHex[] = "0123456789ABCDEF";
-    for (unsigned char c : s) {
-      if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-        out.push_back(static_cast<char>(c));
-      } else {
-        out.push_back('%');
-        out.push_back(kHex[c >> 4]);
-        out.push_back(kHex[c & 15]);
-      }
-    }
-  };
   for (const auto& [key, value] : query) {
     out.push_back(out.empty() ? '?' : '&');
-    encode(key);
+    out += percentEncode(key);
     out.push_back('=');
-    encode(value);
+    out += percentEncode(value);
   }
   return out;
 }

@@ -13,28 +13,6 @@ namespace nanokube::kubelet::server {
 
 namespace {
 
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string percentDecode(std::string_view s, bool plusIsSpace) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && hexValue(s[i + 1]) >= 0 && hexValue(s[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hexValue(s[i + 1]) * 16 + hexValue(s[i + 2])));
-      i += 2;
-    } else if (s[i] == '+' && plusIsSpace) {
-      out.push_back(' ');
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
 
 std::string first(const Query& q, const std::string& key) {
   auto it = q.find(key);
@@ -55,40 +33,7 @@ Result<std::optional<int64_t>> queryInt(const Query& q, const std::string& key) 
 
 }  // namespace
 
-void splitTarget(std::string_view target, std::string& path, Query& query) {
-  size_t q = target.find('?');
-  path = std::string(target.substr(0, q));
-  query.clear();
-  if (q == std::string_view::npos) return;
-  std::string_view rest = target.substr(q + 1);
-  while (!rest.empty()) {
-    size_t amp = rest.find('&');
-    std::string_view pair = rest.substr(0, amp);
-    if (!pair.empty()) {
-      size_t eq = pair.find('=');
-      std::string key = percentDecode(pair.substr(0, eq), true);
-      std::string value = eq == std::string_view::npos ? std::string() : percentDecode(pair.substr(eq + 1), true);
-      query.emplace(std::move(key), std::move(value));
-    }
-    if (amp == std::string_view::npos) break;
-    rest = rest.substr(amp + 1);
-  }
-}
 
-std::string percentEncode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
 
 Result<AgentPath> parseAgentPath(std::string_view path) {
   std::vector<std::string> parts;

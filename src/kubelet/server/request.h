@@ -11,16 +11,17 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/url.h"
 
 namespace nanokube::kubelet::server {
 
 // Query parameters, percent-decoded, in the order sent (repeated keys kept).
 using Query = std::multimap<std::string, std::string>;
 
-// Splits "path?query" and percent-decodes the query ('+' is a space there).
-void splitTarget(std::string_view target, std::string& path, Query& query);
-// Percent-encodes a path segment or query value (RFC 3986 unreserved kept).
-std::string percentEncode(std::string_view s);
+// splitTarget, percentEncode and percentDecode: common/url.h.
+using nanokube::percentDecode;
+using nanokube::percentEncode;
+using nanokube::splitTarget;
 
 enum class Endpoint { kContainerLogs, kExec };
 
