@@ -91,7 +91,9 @@ test_cluster_up_down_two_nodes() {
 
   # Real packets across the LAN bridge: node-1 and the host reach a listener in node-2.
   mkdir -p "$E2E_WORK/www" && echo "hello from node-2" >"$E2E_WORK/www/index.html"
-  netns_of "$dir" node-2 "$PYTHON" -m http.server --bind 192.168.250.12 --directory "$E2E_WORK/www" 8099 \
+  # (nsenter, not the netns_of function: in the background a function runs in a
+  # subshell, and $! would be the subshell's pid, not the server's.)
+  nsenter --net="$dir/netns/node-2" "$PYTHON" -m http.server --bind 192.168.250.12 --directory "$E2E_WORK/www" 8099 \
     >/dev/null 2>&1 &
   local web=$!
   track_pid "$web"
