@@ -211,9 +211,8 @@ class NetlinkImpl final : public Netlink {
     return change(name, [&](rtnl_link* c) { rtnl_link_set_ifalias(c, alias.c_str()); }, " alias " + alias);
   }
 
-  Result<void> addAddress(const std::string& name, const Ipv4Cidr& cidr) override {
-    std::lock_guard lock(mu_);
-    std::string what = "RTM_NEWADDR " + cidr.toString() + " dev " + name;
+  // The rtnl_addr for `cidr` on link `name`, for RTM_NEWADDR and RTM_DELADDR. Call with mu_ held.
+  Result<AddrPtr> addressOf(const std::string& name, const Ipv4Cidr& cidr, const std::string& what) {
     auto index = indexOf(name);
     if (!index) return std::unexpected(index.error());
     AddrPtr addr(rtnl_addr_alloc());
@@ -222,8 +221,16 @@ class NetlinkImpl final : public Netlink {
     rtnl_addr_set_ifindex(addr.get(), *index);
     rtnl_addr_set_family(addr.get(), AF_INET);
     rtnl_addr_set_local(addr.get(), local.get());
+    return addr;
+  }
+
+  Result<void> addAddress(const std::string& name, const Ipv4Cidr& cidr) override {
+    std::lock_guard lock(mu_);
+    std::string what = "RTM_NEWADDR " + cidr.toString() + " dev " + name;
+    auto addr = addressOf(name, cidr, what);
+    if (!addr) return std::unexpected(addr.error());
     lastErrno_ = 0;
-    return check(rtnl_addr_add(sock_, addr.get(), NLM_F_EXCL), what);
+    return check(rtnl_addr_add(sock_, addr->get(), NLM_F_EXCL), what);
   }
 
   Result<void> addRoute(const Route& r) override {
@@ -281,16 +288,10 @@ class NetlinkImpl final : public Netlink {
   Result<void> deleteAddress(const std::string& name, const Ipv4Cidr& cidr) override {
     std::lock_guard lock(mu_);
     std::string what = "RTM_DELADDR " + cidr.toString() + " dev " + name;
-    auto index = indexOf(name);
-    if (!index) return std::unexpected(index.error());
-    AddrPtr addr(rtnl_addr_alloc());
-    NlAddrPtr local = toNlAddr(cidr.address, cidr.prefix);
-    if (!addr || !local) return fail(Code::kInternal, what + ": out of memory");
-    rtnl_addr_set_ifindex(addr.get(), *index);
-    rtnl_addr_set_family(addr.get(), AF_INET);
-    rtnl_addr_set_local(addr.get(), local.get());
+    auto addr = addressOf(name, cidr, what);
+    if (!addr) return std::unexpected(addr.error());
     lastErrno_ = 0;
-    auto done = check(rtnl_addr_delete(sock_, addr.get(), 0), what);
+    auto done = check(rtnl_addr_delete(sock_, addr->get(), 0), what);
     // The kernel says EADDRNOTAVAIL for an address the link does not have.
     if (!done && lastErrno_ == EADDRNOTAVAIL) done.error().code = Code::kNotFound;
     return done;
